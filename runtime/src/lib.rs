@@ -1,1 +1,35 @@
-//! placeholder
+//! Sluice's micro-batch runtime: everything that runs.
+//!
+//! Duty: Spark Streaming's execution model — a [`StreamingContext`] owning a typed graph of
+//! [`DStream`]s, a batch clock (`JobGenerator`) on an injectable [`Clock`], a `JobScheduler`
+//! running each batch's output operations in time order, receivers supervised by a
+//! `ReceiverTracker` whose blocks a `ReceivedBlockTracker` allocates to batches, and sinks.
+//! Invariants: batches run in time order and a batch's output operations in definition
+//! order; every received block lands in exactly one batch; bad input is counted and
+//! reported, never a panic. May depend on tokio, rayon, database clients and the like —
+//! never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this crate alone.
+
+pub mod app;
+pub mod block;
+pub mod builtins;
+pub mod context;
+pub mod dstream;
+pub mod error;
+pub mod executor;
+pub mod listener;
+pub mod receiver;
+pub mod render;
+pub mod scheduler;
+pub mod settings;
+pub mod sinks;
+pub mod time;
+pub mod tracker;
+
+pub use context::{Pipeline, StreamingContext};
+pub use dstream::{DStream, PartitionSink};
+pub use error::{Error, Result};
+pub use listener::{BatchInfo, StreamingEvent, StreamingListener};
+pub use render::SparkString;
+pub use scheduler::Termination;
+pub use settings::Settings;
+pub use time::{BatchTime, Clock, ManualClock, SystemClock};

@@ -1,0 +1,290 @@
+//! From the AST to the checked DStream graph: name resolution, operator lookup, types.
+
+use crate::cx::Cx;
+use crate::diagnostic::{did_you_mean, Diagnostic, Level};
+use crate::ops::{self, Input, OpKind, OPERATORS};
+use crate::settings::lower_settings;
+use crate::sinks::{lower_sink, SinkDecl};
+use crate::types::Type;
+use proc_macro2::TokenStream;
+use quote::format_ident;
+use sluice_grammar::ast::{File, Item, Stage};
+use sluice_grammar::{ParseError, Span};
+
+/// One operator application in the graph, typed and lowered.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub id: usize,
+    pub op: &'static str,
+    pub kind: OpKind,
+    pub span: Span,
+    /// The element type of the stream it produces; none for an output.
+    pub out: Option<Type>,
+    /// The Rust expression computing it from its input's variable.
+    pub code: TokenStream,
+}
+
+/// The checked graph: settings, sinks, and the pipelines (each a chain of nodes).
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    pub settings: Vec<TokenStream>,
+    pub sinks: Vec<SinkDecl>,
+    pub pipelines: Vec<Vec<Node>>,
+}
+
+pub fn syntax_diagnostic(e: &ParseError) -> Diagnostic {
+    match &e.message {
+        Some(m) => {
+            Diagnostic::error("flow::syntax::invalid_literal", e.span, m.clone()).label("invalid")
+        }
+        None => {
+            let found = if e.found.is_empty() {
+                "the end of the input".to_string()
+            } else {
+                format!("`{}`", e.found)
+            };
+            let expected = match e.expected.as_slice() {
+                [] => String::new(),
+                [one] => one.to_string(),
+                many => format!(
+                    "{} or {}",
+                    many[..many.len() - 1].join(", "),
+                    many[many.len() - 1]
+                ),
+            };
+            let mut d = Diagnostic::error(
+                "flow::syntax::unexpected",
+                e.span,
+                format!("unexpected {found}"),
+            )
+            .label(if expected.is_empty() {
+                "unexpected here".to_string()
+            } else {
+                format!("expected {expected}")
+            });
+            d = d.help("a pipeline is stages joined by `|`, e.g. `socket(\"localhost\", 9999) | flatMap split | print`; arguments are comma-separated");
+            d
+        }
+    }
+}
+
+/// Builds the graph from a parsed file, reporting into `cx`.
+pub fn build(cx: &mut Cx, file: &File) -> Graph {
+    let mut g = Graph::default();
+    let mut settings_seen = false;
+    for item in &file.items {
+        match item {
+            Item::Sink(d) => {
+                if cx.sinks.contains_key(&d.name.name) {
+                    cx.report(
+                        Diagnostic::error(
+                            "flow::name::duplicate",
+                            d.name.span,
+                            format!("sink `{}` is declared twice", d.name.name),
+                        )
+                        .label("declared again here")
+                        .also(cx.sinks[&d.name.name].span, "first declared here"),
+                    );
+                } else if let Some(s) = lower_sink(cx, d) {
+                    cx.sinks.insert(s.name.clone(), s);
+                }
+            }
+            Item::Settings(s) => {
+                if settings_seen {
+                    cx.report(
+                        Diagnostic::error(
+                            "flow::setting::duplicate",
+                            s.span,
+                            "a second `settings` block",
+                        )
+                        .label("merge it into the first"),
+                    );
+                }
+                settings_seen = true;
+                lower_settings(cx, s, &mut g.settings);
+            }
+            Item::Source(d) => unsupported(cx, d.span, "named source declarations"),
+            Item::Let(l) => unsupported(cx, l.span, "`let` streams"),
+            Item::Pipeline(_) => {}
+        }
+    }
+    let mut next_id = 0;
+    let mut used_sinks = std::collections::BTreeSet::new();
+    for item in &file.items {
+        if let Item::Pipeline(chain) = item {
+            if let Some(nodes) = pipeline(cx, &chain.stages, &mut next_id) {
+                for s in &chain.stages {
+                    if s.op.name == "foreachPartition" {
+                        if let Some(sluice_grammar::ast::StageArg::Expr(e)) = &s.arg {
+                            if let sluice_grammar::ast::ExprKind::Name(n) = &e.kind {
+                                used_sinks.insert(n.clone());
+                            }
+                        }
+                    }
+                }
+                g.pipelines.push(nodes);
+            }
+        }
+    }
+    if file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
+        cx.report(
+            Diagnostic::error(
+                "flow::graph::no_output",
+                Span::new(0, 0),
+                "no output operations: the file has no pipeline",
+            )
+            .label("nothing runs")
+            .help("add a pipeline, e.g. `socket(\"localhost\", 9999) | flatMap split | print`"),
+        );
+    }
+    for (name, s) in &cx.sinks {
+        if used_sinks.contains(name) {
+            g.sinks.push(s.clone());
+        }
+    }
+    let unused: Vec<SinkDecl> = cx
+        .sinks
+        .values()
+        .filter(|s| !used_sinks.contains(&s.name))
+        .cloned()
+        .collect();
+    for s in unused {
+        let mut d = Diagnostic::error(
+            "flow::sink::unused",
+            s.span,
+            format!("sink `{}` is never written to", s.name),
+        )
+        .label("declared here")
+        .help(format!(
+            "write to it with `| foreachPartition {}`, or remove it",
+            s.name
+        ));
+        d.level = Level::Warning;
+        cx.report(d);
+    }
+    g
+}
+
+fn unsupported(cx: &mut Cx, span: Span, what: &str) {
+    cx.report(
+        Diagnostic::error(
+            "flow::unsupported::statement",
+            span,
+            format!("{what} are not supported by this version of Sluice"),
+        )
+        .label("not supported yet")
+        .help("write each pipeline as one chain: `source | op | … | output`"),
+    );
+}
+
+fn unknown_op(cx: &mut Cx, stage: &Stage) {
+    let name = &stage.op.name;
+    let mut d = Diagnostic::error(
+        "flow::op::unknown",
+        stage.op.span,
+        format!("unknown operator `{name}`"),
+    )
+    .label("not an operator");
+    if let Some(s) = did_you_mean(name, OPERATORS.iter().map(|o| o.name)) {
+        d = d.help(format!("did you mean `{s}`?"));
+    } else {
+        d = d.help(format!(
+            "operators are: {}",
+            OPERATORS
+                .iter()
+                .map(|o| o.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    cx.report(d);
+}
+
+/// Lowers one chain; stops at its first error so one mistake is reported once.
+fn pipeline(cx: &mut Cx, stages: &[Stage], next_id: &mut usize) -> Option<Vec<Node>> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut input: Option<Input> = None;
+    for (i, stage) in stages.iter().enumerate() {
+        let Some(spec) = ops::lookup(&stage.op.name) else {
+            unknown_op(cx, stage);
+            return None;
+        };
+        match (i, spec.kind) {
+            (0, OpKind::Source) => {}
+            (0, _) => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::op::not_a_source",
+                        stage.op.span,
+                        format!(
+                            "a pipeline starts with a source, but `{}` needs an input stream",
+                            spec.name
+                        ),
+                    )
+                    .label("needs an input")
+                    .help("start with a source, e.g. `socket(\"localhost\", 9999) | …`"),
+                );
+                return None;
+            }
+            (_, OpKind::Source) => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::op::source_in_middle",
+                        stage.op.span,
+                        format!(
+                            "`{}` is a source and cannot take an input stream",
+                            spec.name
+                        ),
+                    )
+                    .label("source after `|`")
+                    .help("start a new pipeline with it, on its own line"),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        if let Some(prev) = nodes.last() {
+            if prev.kind == OpKind::Output {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::op::after_output",
+                        stage.op.span,
+                        format!("`{}` produces no stream, so nothing can follow it", prev.op),
+                    )
+                    .label("follows an output")
+                    .also(prev.span, "output operation"),
+                );
+                return None;
+            }
+        }
+        let lowered = (spec.lower)(cx, stage, input.as_ref())?;
+        let id = *next_id;
+        *next_id += 1;
+        if let Some(out) = &lowered.out {
+            let var = format_ident!("s{}", id);
+            input = Some(Input {
+                ty: out.clone(),
+                from: stage.span,
+                var: quote::quote!(#var),
+            });
+        }
+        nodes.push(Node {
+            id,
+            op: spec.name,
+            kind: spec.kind,
+            span: stage.span,
+            out: lowered.out,
+            code: lowered.code,
+        });
+    }
+    let last = nodes.last()?;
+    if last.kind != OpKind::Output {
+        cx.report(
+            Diagnostic::error("flow::graph::no_output", last.span, "this pipeline ends without an output operation, so it would compute nothing")
+                .label(format!("a stream of {} that goes nowhere", last.out.as_ref().map(ToString::to_string).unwrap_or_default()))
+                .help("end it with an output such as `| print`, `| saveAsTextFiles(\"out/x\")` or `| foreachPartition sink`"),
+        );
+        return None;
+    }
+    Some(nodes)
+}

@@ -1,0 +1,139 @@
+//! Binding an operator's written arguments to its parameters.
+
+use crate::cx::Cx;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::func;
+use crate::types::Type;
+use proc_macro2::TokenStream;
+use sluice_grammar::ast::{Expr, Stage, StageArg};
+
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+}
+
+/// Matches positional then named arguments to `params`; reports missing, unknown, extra
+/// and mistyped arguments. Returns each parameter's lowered value, if given.
+pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<TokenStream>>> {
+    let op = &stage.op.name;
+    let written: Vec<(Option<&sluice_grammar::ast::Ident>, &Expr)> = match &stage.arg {
+        None => Vec::new(),
+        Some(StageArg::Args(a)) => a.args.iter().map(|a| (a.name.as_ref(), &a.value)).collect(),
+        Some(StageArg::Expr(e)) => vec![(None, e)],
+        Some(other) => {
+            cx.report(
+                Diagnostic::error(
+                    "flow::arg::shape",
+                    other.span(),
+                    format!("`{op}` takes arguments, not a function"),
+                )
+                .label("unexpected")
+                .help(format!(
+                    "write `{op}({})`",
+                    params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                )),
+            );
+            return None;
+        }
+    };
+    let mut slots: Vec<Option<&Expr>> = vec![None; params.len()];
+    let mut ok = true;
+    for (i, (name, value)) in written.iter().enumerate() {
+        let idx = match name {
+            None if i < params.len() => i,
+            None => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::arg::extra",
+                        value.span,
+                        format!("`{op}` takes at most {} argument(s)", params.len()),
+                    )
+                    .label("extra argument"),
+                );
+                ok = false;
+                continue;
+            }
+            Some(n) => match params.iter().position(|p| p.name == n.name) {
+                Some(idx) => idx,
+                None => {
+                    let mut d = Diagnostic::error(
+                        "flow::arg::unknown",
+                        n.span,
+                        format!("`{op}` has no parameter `{}`", n.name),
+                    )
+                    .label("unknown parameter");
+                    if let Some(s) = did_you_mean(&n.name, params.iter().map(|p| p.name)) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    }
+                    cx.report(d);
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        slots[idx] = Some(value);
+    }
+    let mut out = Vec::new();
+    for (p, slot) in params.iter().zip(slots) {
+        match slot {
+            None if p.required => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::arg::missing",
+                        stage.span,
+                        format!("`{op}` needs `{}` ({})", p.name, p.ty),
+                    )
+                    .label(format!("`{}` not given", p.name)),
+                );
+                ok = false;
+                out.push(None);
+            }
+            None => out.push(None),
+            Some(e) => match func::constant(cx, e) {
+                Some((t, code)) if t == p.ty => out.push(Some(code)),
+                Some((t, _)) => {
+                    cx.report(
+                        Diagnostic::error(
+                            "flow::arg::type",
+                            e.span,
+                            format!("`{}` of `{op}` must be {}, found {t}", p.name, p.ty),
+                        )
+                        .label(format!("this is {t}")),
+                    );
+                    ok = false;
+                    out.push(None);
+                }
+                None => {
+                    ok = false;
+                    out.push(None);
+                }
+            },
+        }
+    }
+    ok.then_some(out)
+}
+
+/// The literal integer written for parameter `name`, when it is one (for range checks).
+pub fn literal_int(
+    stage: &Stage,
+    position: usize,
+    name: &str,
+) -> Option<(i64, sluice_grammar::Span)> {
+    let args = match &stage.arg {
+        Some(StageArg::Args(a)) => a
+            .args
+            .iter()
+            .map(|a| (a.name.as_ref(), &a.value))
+            .collect::<Vec<_>>(),
+        Some(StageArg::Expr(e)) => vec![(None, e)],
+        _ => return None,
+    };
+    args.iter()
+        .enumerate()
+        .find(|(i, (n, _))| n.map(|n| n.name == name).unwrap_or(*i == position))
+        .and_then(|(_, (_, e))| match e.kind {
+            sluice_grammar::ast::ExprKind::Int(v) => Some((v, e.span)),
+            _ => None,
+        })
+}

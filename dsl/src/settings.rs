@@ -1,0 +1,117 @@
+//! The `settings { … }` block: names, value types, and the `Settings` fields they set.
+
+use crate::cx::Cx;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use sluice_grammar::ast::{ExprKind, Settings};
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Duration,
+    Count,
+}
+
+/// (flow name, runtime `Settings` field, what it means)
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "batch",
+        "batch_interval",
+        "the batch interval, e.g. `1s`, `100ms`",
+    ),
+    (
+        "blockInterval",
+        "block_interval",
+        "how often receivers cut blocks, e.g. `200ms`",
+    ),
+    (
+        "receiverRestartDelay",
+        "receiver_restart_delay",
+        "how long a receiver waits before reconnecting",
+    ),
+    (
+        "partitions",
+        "shuffle_partitions",
+        "partitions a shuffle such as `reduceByKey` produces",
+    ),
+    (
+        "workers",
+        "worker_threads",
+        "worker threads running partitions",
+    ),
+    (
+        "maxRecordBytes",
+        "max_record_bytes",
+        "longer records are skipped and counted",
+    ),
+];
+
+fn kind(name: &str) -> Kind {
+    match name {
+        "batch" | "blockInterval" | "receiverRestartDelay" => Kind::Duration,
+        _ => Kind::Count,
+    }
+}
+
+/// Lowers a settings block into `field: value` initialisers.
+pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for entry in &s.entries {
+        let name = entry.name.name.as_str();
+        let Some(&(_, field, _)) = SETTINGS.iter().find(|(n, _, _)| *n == name) else {
+            let mut d = Diagnostic::error(
+                "flow::setting::unknown",
+                entry.name.span,
+                format!("unknown setting `{name}`"),
+            )
+            .label("not a setting");
+            d = match did_you_mean(name, SETTINGS.iter().map(|s| s.0)) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "settings are: {}",
+                    SETTINGS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            cx.report(d);
+            continue;
+        };
+        if seen.contains(&name) {
+            cx.report(
+                Diagnostic::error(
+                    "flow::setting::duplicate",
+                    entry.name.span,
+                    format!("`{name}` is set twice"),
+                )
+                .label("set again here"),
+            );
+            continue;
+        }
+        seen.push(name);
+        let field = format_ident!("{}", field);
+        let value = match (kind(name), &entry.value.kind) {
+            (Kind::Duration, ExprKind::Duration(ms)) if *ms > 0 => {
+                quote!(::std::time::Duration::from_millis(#ms))
+            }
+            (Kind::Count, ExprKind::Int(n)) if *n > 0 => {
+                let n = *n as usize;
+                quote!(#n)
+            }
+            (k, _) => {
+                let want = match k {
+                    Kind::Duration => "a duration greater than zero, such as `500ms` or `2s`",
+                    Kind::Count => "a whole number greater than zero",
+                };
+                cx.report(
+                    Diagnostic::error(
+                        "flow::setting::type",
+                        entry.value.span,
+                        format!("`{name}` must be {want}"),
+                    )
+                    .label("not accepted here"),
+                );
+                continue;
+            }
+        };
+        out.push(quote!(#field: #value));
+    }
+}

@@ -1,0 +1,86 @@
+//! The command line of a compiled pipeline: `--batch`, `--for`, `--batch-log`, and a
+//! graceful stop on SIGINT or SIGTERM (stop receivers, finish queued batches, exit 0).
+
+use crate::context::Pipeline;
+use crate::listener::{BatchLog, ConsoleReporter};
+use crate::scheduler::Termination;
+use crate::settings::parse_duration;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Parser, Debug)]
+#[command(about = "A Sluice pipeline")]
+struct Args {
+    /// Batch interval, overriding the pipeline's setting (e.g. 1s, 100ms).
+    #[arg(long, value_parser = parse_duration)]
+    batch: Option<Duration>,
+    /// Block interval, overriding the pipeline's setting.
+    #[arg(long, value_parser = parse_duration)]
+    block_interval: Option<Duration>,
+    /// Stop gracefully after this long.
+    #[arg(long = "for", value_parser = parse_duration)]
+    run_for: Option<Duration>,
+    /// Append one JSON object per completed batch to this file.
+    #[arg(long)]
+    batch_log: Option<std::path::PathBuf>,
+}
+
+/// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
+/// returns the process's exit code.
+pub fn main(pipeline: Pipeline) -> ExitCode {
+    let args = <Args as clap::Parser>::parse();
+    match run(pipeline, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: error: {e}", pipeline.name);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut settings = (pipeline.settings)();
+    if let Some(b) = args.batch {
+        settings.batch_interval = b;
+    }
+    if let Some(b) = args.block_interval {
+        settings.block_interval = b;
+    }
+    let mut ssc = pipeline.context(settings)?;
+    ssc.add_listener(Arc::new(ConsoleReporter));
+    if let Some(path) = &args.batch_log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open batch log {}: {e}", path.display()))?;
+        ssc.add_listener(Arc::new(BatchLog::new(Box::new(file))));
+    }
+    ssc.start()?;
+    let io = ssc.io_handle();
+    let deadline = args.run_for.unwrap_or(Duration::from_secs(u64::MAX / 4));
+    let stopped_by = io.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let sleep = tokio::time::sleep(deadline);
+        tokio::pin!(sleep);
+        let mut poll = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return Ok::<_, std::io::Error>("SIGINT"),
+                _ = term.recv() => return Ok("SIGTERM"),
+                _ = &mut sleep => return Ok("--for"),
+                _ = poll.tick() => {
+                    if ssc.await_termination(Some(Duration::ZERO)) != Termination::Running {
+                        return Ok("failure");
+                    }
+                }
+            }
+        }
+    })?;
+    if stopped_by != "failure" {
+        eprintln!("{}: stopping gracefully ({stopped_by})", pipeline.name);
+    }
+    ssc.stop(true)?;
+    Ok(())
+}

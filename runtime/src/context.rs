@@ -1,0 +1,208 @@
+//! `StreamingContext`: owns the graph, the settings and the running parts; `start`,
+//! `await_termination`, graceful `stop`.
+
+use crate::dstream::{DStream, Graph, ReceiverInput};
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::listener::{ListenerBus, StreamingListener};
+use crate::receiver::ReceiverSpec;
+use crate::scheduler::{
+    GeneratorControl, JobGenerator, JobScheduler, Termination, TerminationSignal,
+};
+use crate::settings::Settings;
+use crate::time::{BatchTime, Clock, SystemClock};
+use crate::tracker::{ReceivedBlockTracker, ReceiverTracker};
+use std::sync::{mpsc, Arc};
+use tokio::sync::watch;
+
+/// A pipeline as generated code describes it: its settings and how to build its graph.
+#[derive(Clone, Copy)]
+pub struct Pipeline {
+    pub name: &'static str,
+    pub settings: fn() -> Settings,
+    pub build: fn(&mut StreamingContext) -> Result<()>,
+}
+
+impl Pipeline {
+    /// A context with this pipeline's graph, built on `settings`.
+    pub fn context(&self, settings: Settings) -> Result<StreamingContext> {
+        let mut ssc = StreamingContext::new(settings)?;
+        (self.build)(&mut ssc)?;
+        Ok(ssc)
+    }
+}
+
+struct Running {
+    receivers: Arc<ReceiverTracker>,
+    generator: tokio::task::JoinHandle<()>,
+    control: watch::Sender<GeneratorControl>,
+    scheduler: std::thread::JoinHandle<()>,
+    completed: watch::Receiver<Option<BatchTime>>,
+}
+
+/// The entry point of a streaming pipeline (Spark's `StreamingContext`).
+pub struct StreamingContext {
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    rt: tokio::runtime::Runtime,
+    exec: Arc<Executor>,
+    graph: Arc<Graph>,
+    inputs: Vec<ReceiverSpec>,
+    bus: Arc<ListenerBus>,
+    blocks: Arc<ReceivedBlockTracker>,
+    termination: Arc<TerminationSignal>,
+    running: Option<Running>,
+}
+
+impl StreamingContext {
+    pub fn new(settings: Settings) -> Result<Self> {
+        Self::with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// A context reading time from `clock` (a `ManualClock` in tests).
+    pub fn with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
+        if settings.batch_interval.as_millis() == 0 {
+            return Err(Error::Settings(
+                "the batch interval must be at least 1ms".into(),
+            ));
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sluice-io")
+            .enable_all()
+            .build()?;
+        Ok(StreamingContext {
+            exec: Arc::new(Executor::local(settings.worker_threads)?),
+            settings,
+            clock,
+            rt,
+            graph: Arc::new(Graph::default()),
+            inputs: Vec::new(),
+            bus: Arc::new(ListenerBus::default()),
+            blocks: Arc::new(ReceivedBlockTracker::default()),
+            termination: Arc::new(TerminationSignal::default()),
+            running: None,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The I/O runtime, for sinks that talk to servers.
+    pub fn io_handle(&self) -> tokio::runtime::Handle {
+        self.rt.handle().clone()
+    }
+
+    /// Lines of text from a TCP server (Spark's `socketTextStream`); reconnects on failure.
+    pub fn socket_text_stream(&mut self, host: &str, port: u16) -> DStream<String> {
+        let stream = self.inputs.len();
+        self.inputs.push(ReceiverSpec::Socket {
+            host: host.to_string(),
+            port,
+        });
+        DStream::new(Arc::new(ReceiverInput { stream }), self.graph.clone())
+    }
+
+    pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
+        self.bus.add(l);
+    }
+
+    /// Starts the scheduler, the batch clock and the receivers.
+    pub fn start(&mut self) -> Result<()> {
+        if self.running.is_some() {
+            return Err(Error::State("has already been started"));
+        }
+        if self
+            .graph
+            .outputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return Err(Error::State("has no output operations registered"));
+        }
+        let (jobs_tx, jobs_rx) = mpsc::channel();
+        let (completed_tx, completed) = watch::channel(None);
+        let scheduler = JobScheduler {
+            graph: self.graph.clone(),
+            exec: self.exec.clone(),
+            settings: self.settings.clone(),
+            blocks: self.blocks.clone(),
+            bus: self.bus.clone(),
+            clock: self.clock.clone(),
+            termination: self.termination.clone(),
+            completed: completed_tx,
+        };
+        let scheduler = std::thread::Builder::new()
+            .name("sluice-jobs".into())
+            .spawn(move || scheduler.run(jobs_rx))?;
+        let receivers = Arc::new(ReceiverTracker::new(
+            self.inputs.clone(),
+            self.blocks.clone(),
+            self.bus.clone(),
+        ));
+        receivers.start(self.rt.handle(), self.clock.clone(), &self.settings);
+        let (control, control_rx) = watch::channel(GeneratorControl::Run);
+        let generator = JobGenerator {
+            clock: self.clock.clone(),
+            interval_ms: self.settings.batch_interval.as_millis() as u64,
+            blocks: self.blocks.clone(),
+            bus: self.bus.clone(),
+            jobs: jobs_tx,
+        };
+        let generator = self.rt.spawn(generator.run(control_rx));
+        self.running = Some(Running {
+            receivers,
+            generator,
+            control,
+            scheduler,
+            completed,
+        });
+        Ok(())
+    }
+
+    /// Waits until the context stops or fails, or `timeout` passes.
+    pub fn await_termination(&self, timeout: Option<std::time::Duration>) -> Termination {
+        self.termination.wait(timeout)
+    }
+
+    /// The last batch whose jobs all finished.
+    pub fn last_completed_batch(&self) -> Option<BatchTime> {
+        self.running.as_ref().and_then(|r| *r.completed.borrow())
+    }
+
+    /// Stops the context. Graceful: stop receiving, let every received record reach a
+    /// batch, finish every batch, then return. Otherwise: stop receiving and generating at
+    /// once, and finish only the batches already submitted.
+    pub fn stop(&mut self, graceful: bool) -> Result<()> {
+        let Some(running) = self.running.take() else {
+            return Ok(());
+        };
+        self.rt.block_on(running.receivers.stop());
+        let control = if graceful && self.termination.get() == Termination::Running {
+            GeneratorControl::DrainUntil(self.clock.now_ms())
+        } else {
+            GeneratorControl::Stop
+        };
+        running.control.send_replace(control);
+        let _ = self.rt.block_on(running.generator);
+        // The generator owned the only job sender: the scheduler ends after the last set.
+        let _ = running.scheduler.join();
+        self.termination.set(Termination::Stopped);
+        match self.termination.get() {
+            Termination::Failed(e) => Err(Error::Job {
+                op: "pipeline".into(),
+                batch: self.last_completed_batch().unwrap_or(BatchTime(0)),
+                message: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for StreamingContext {
+    fn drop(&mut self) {
+        let _ = self.stop(false);
+    }
+}

@@ -1,0 +1,454 @@
+//! `DStream<T>`: a typed node of the operator graph, and the operators on it.
+//!
+//! Narrow operators (`map`, `flat_map`, `filter`) compose lazily: a batch's partition is an
+//! iterator built through the whole chain and run once, on a worker thread. A shuffle
+//! (`reduce_by_key`) combines per input partition first (map-side combine), then merges per
+//! output partition, both in parallel. Output operations register a job in the graph.
+
+use crate::block::{BlockRecords, StreamId};
+use crate::executor::Executor;
+use crate::render::SparkString;
+use crate::settings::Settings;
+use crate::time::BatchTime;
+use crate::tracker::AllocatedBlocks;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// What computing one batch needs.
+pub struct BatchCx<'a> {
+    pub time: BatchTime,
+    pub blocks: &'a AllocatedBlocks,
+    pub exec: &'a Executor,
+    pub settings: &'a Settings,
+}
+
+/// One partition of a batch: produces its records when run.
+pub type Partition<T> = Box<dyn FnOnce() -> Box<dyn Iterator<Item = T> + Send> + Send>;
+
+/// A batch's data for one stream, as lazily computed partitions (Spark's RDD).
+pub struct Rdd<T> {
+    pub parts: Vec<Partition<T>>,
+}
+
+/// A graph node: computes its batch from its parents'.
+pub trait Node<T>: Send + Sync {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T>;
+}
+
+/// An output operation, run once per batch as one job.
+pub(crate) struct OutputOp {
+    pub name: String,
+    pub run: Box<dyn Fn(&BatchCx<'_>) -> Result<(), String> + Send + Sync>,
+}
+
+/// The operator graph a context owns; streams register their output operations here.
+#[derive(Default)]
+pub(crate) struct Graph {
+    pub outputs: Mutex<Vec<OutputOp>>,
+}
+
+/// A discretized stream of `T`.
+pub struct DStream<T> {
+    node: Arc<dyn Node<T>>,
+    graph: Arc<Graph>,
+}
+
+impl<T> Clone for DStream<T> {
+    fn clone(&self) -> Self {
+        DStream {
+            node: self.node.clone(),
+            graph: self.graph.clone(),
+        }
+    }
+}
+
+/// The records of one input stream: one partition per received block.
+pub(crate) struct ReceiverInput {
+    pub stream: StreamId,
+}
+
+impl Node<String> for ReceiverInput {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
+        let parts = cx
+            .blocks
+            .of(self.stream)
+            .iter()
+            .map(|b| {
+                let b = b.clone();
+                Box::new(move || {
+                    Box::new(BlockRecords::new(b)) as Box<dyn Iterator<Item = String> + Send>
+                }) as Partition<String>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
+struct Narrow<T, U> {
+    parent: Arc<dyn Node<T>>,
+    #[allow(clippy::type_complexity)]
+    apply: Arc<
+        dyn Fn(Box<dyn Iterator<Item = T> + Send>) -> Box<dyn Iterator<Item = U> + Send>
+            + Send
+            + Sync,
+    >,
+}
+
+impl<T: 'static, U: 'static> Node<U> for Narrow<T, U> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
+        let parts = self
+            .parent
+            .compute(cx)
+            .parts
+            .into_iter()
+            .map(|p| {
+                let apply = self.apply.clone();
+                Box::new(move || apply(p())) as Partition<U>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
+impl<T: Send + 'static> DStream<T> {
+    pub(crate) fn new(node: Arc<dyn Node<T>>, graph: Arc<Graph>) -> Self {
+        DStream { node, graph }
+    }
+
+    fn narrow<U: Send + 'static>(
+        &self,
+        apply: impl Fn(Box<dyn Iterator<Item = T> + Send>) -> Box<dyn Iterator<Item = U> + Send>
+            + Send
+            + Sync
+            + 'static,
+    ) -> DStream<U> {
+        DStream::new(
+            Arc::new(Narrow {
+                parent: self.node.clone(),
+                apply: Arc::new(apply),
+            }),
+            self.graph.clone(),
+        )
+    }
+
+    /// Spark's `map`.
+    pub fn map<U, F>(&self, f: F) -> DStream<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.narrow(move |it| {
+            let f = f.clone();
+            Box::new(it.map(move |x| f(x)))
+        })
+    }
+
+    /// Spark's `flatMap`.
+    pub fn flat_map<U, I, F>(&self, f: F) -> DStream<U>
+    where
+        U: Send + 'static,
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+        F: Fn(T) -> I + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.narrow(move |it| {
+            let f = f.clone();
+            Box::new(it.flat_map(move |x| f(x)))
+        })
+    }
+
+    /// Spark's `filter`.
+    pub fn filter<F>(&self, f: F) -> DStream<T>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.narrow(move |it| {
+            let f = f.clone();
+            Box::new(it.filter(move |x| f(x)))
+        })
+    }
+
+    fn register(
+        &self,
+        name: String,
+        run: impl Fn(&BatchCx<'_>, Rdd<T>) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        let node = self.node.clone();
+        let op = OutputOp {
+            name,
+            run: Box::new(move |cx| run(cx, node.compute(cx))),
+        };
+        self.graph
+            .outputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(op);
+    }
+
+    /// Spark's `print(num)`: the batch time and the first `num` records on standard output.
+    pub fn print(&self, num: usize)
+    where
+        T: SparkString,
+    {
+        self.register(format!("print({num})"), move |cx, rdd| {
+            let mut text = format!(
+                "-------------------------------------------\nTime: {}\n-------------------------------------------\n",
+                cx.time
+            );
+            let mut taken = 0;
+            'parts: for p in rdd.parts {
+                for x in p() {
+                    if taken == num {
+                        text.push_str("...\n");
+                        break 'parts;
+                    }
+                    x.write_spark(&mut text);
+                    text.push('\n');
+                    taken += 1;
+                }
+            }
+            text.push('\n');
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("writing to standard output: {e}"))
+        });
+    }
+
+    /// Spark's `saveAsTextFiles(prefix, suffix)`: each batch into the directory
+    /// `prefix-<batch ms>[.suffix]`, one `part-NNNNN` file per partition and a `_SUCCESS`
+    /// marker. The directory appears whole: it is written under a temporary name and renamed.
+    pub fn save_as_text_files(&self, prefix: &str, suffix: &str)
+    where
+        T: SparkString,
+    {
+        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
+        self.register(format!("saveAsTextFiles({prefix})"), move |cx, rdd| {
+            let dir = batch_dir(&prefix, &suffix, cx.time);
+            save_partitions(&dir, cx.exec, rdd).map_err(|e| format!("{}: {e}", dir.display()))
+        });
+    }
+
+    /// Spark's `foreachPartition`: hands each partition of each batch to `sink`, in parallel.
+    pub fn foreach_partition<S>(&self, sink: S)
+    where
+        S: PartitionSink<T> + 'static,
+    {
+        let sink = Arc::new(sink);
+        self.register(
+            format!("foreachPartition({})", sink.name()),
+            move |cx, rdd| {
+                let time = cx.time;
+                let tasks: Vec<_> = rdd
+                    .parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let sink = sink.clone();
+                        move || sink.write_partition(time, i, &mut p())
+                    })
+                    .collect();
+                cx.exec
+                    .run_tasks(tasks)
+                    .into_iter()
+                    .collect::<Result<Vec<()>, String>>()
+                    .map(|_| ())
+            },
+        );
+    }
+}
+
+/// Where an output operation's partitions go.
+pub trait PartitionSink<T>: Send + Sync {
+    /// A name for messages.
+    fn name(&self) -> String;
+    /// Writes one partition of batch `time`; an error fails the batch's job.
+    fn write_partition(
+        &self,
+        time: BatchTime,
+        partition: usize,
+        records: &mut dyn Iterator<Item = T>,
+    ) -> Result<(), String>;
+}
+
+fn batch_dir(prefix: &str, suffix: &str, time: BatchTime) -> PathBuf {
+    if suffix.is_empty() {
+        PathBuf::from(format!("{prefix}-{}", time.0))
+    } else {
+        PathBuf::from(format!("{prefix}-{}.{suffix}", time.0))
+    }
+}
+
+fn save_partitions<T: SparkString + Send + 'static>(
+    dir: &Path,
+    exec: &Executor,
+    rdd: Rdd<T>,
+) -> std::io::Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    let tasks: Vec<_> = rdd
+        .parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let path = tmp.join(format!("part-{i:05}"));
+            move || -> std::io::Result<()> {
+                let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+                let mut line = String::new();
+                for x in p() {
+                    line.clear();
+                    x.write_spark(&mut line);
+                    line.push('\n');
+                    w.write_all(line.as_bytes())?;
+                }
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()
+            }
+        })
+        .collect();
+    for r in exec.run_tasks(tasks) {
+        r?;
+    }
+    std::fs::File::create(tmp.join("_SUCCESS"))?;
+    if dir.exists() {
+        // A batch run again after recovery replaces its earlier output.
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::rename(&tmp, dir)
+}
+
+/// The hasher shuffles partition by: fixed, so a key lands in the same partition in every
+/// process and every run.
+fn shuffle_hasher() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(0x5ca1_ab1e)
+}
+
+type ShuffleMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+struct ReduceByKey<K, V, F> {
+    parent: Arc<dyn Node<(K, V)>>,
+    f: Arc<F>,
+}
+
+impl<K, V, F> Node<(K, V)> for ReduceByKey<K, V, F>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Default + Send + 'static,
+    F: Fn(V, V) -> V + Send + Sync + 'static,
+{
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, V)> {
+        let n = cx.settings.shuffle_partitions.max(1);
+        let map_side: Vec<_> = self
+            .parent
+            .compute(cx)
+            .parts
+            .into_iter()
+            .map(|p| {
+                let f = self.f.clone();
+                move || {
+                    let hasher = shuffle_hasher();
+                    let mut buckets: Vec<ShuffleMap<K, V>> = (0..n)
+                        .map(|_| HashMap::with_capacity_and_hasher(1024, hasher.clone()))
+                        .collect();
+                    for (k, v) in p() {
+                        let bucket = &mut buckets[(hasher.hash_one(&k) % n as u64) as usize];
+                        combine(bucket, k, v, &*f);
+                    }
+                    buckets
+                }
+            })
+            .collect();
+        let mut by_partition: Vec<Vec<ShuffleMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
+        for buckets in cx.exec.run_tasks(map_side) {
+            for (i, b) in buckets.into_iter().enumerate() {
+                if !b.is_empty() {
+                    by_partition[i].push(b);
+                }
+            }
+        }
+        let reduce_side: Vec<_> = by_partition
+            .into_iter()
+            .map(|mut maps| {
+                let f = self.f.clone();
+                move || {
+                    maps.sort_by_key(|m| std::cmp::Reverse(m.len()));
+                    let mut maps = maps.into_iter();
+                    let mut merged = maps
+                        .next()
+                        .unwrap_or_else(|| HashMap::with_hasher(shuffle_hasher()));
+                    for m in maps {
+                        for (k, v) in m {
+                            combine(&mut merged, k, v, &*f);
+                        }
+                    }
+                    merged
+                }
+            })
+            .collect();
+        let parts = cx
+            .exec
+            .run_tasks(reduce_side)
+            .into_iter()
+            .map(|m| {
+                Box::new(move || Box::new(m.into_iter()) as Box<dyn Iterator<Item = (K, V)> + Send>)
+                    as Partition<(K, V)>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
+fn combine<K: Hash + Eq, V: Default>(
+    map: &mut ShuffleMap<K, V>,
+    k: K,
+    v: V,
+    f: &impl Fn(V, V) -> V,
+) {
+    match map.get_mut(&k) {
+        Some(slot) => {
+            let old = std::mem::take(slot);
+            *slot = f(old, v);
+        }
+        None => {
+            map.insert(k, v);
+        }
+    }
+}
+
+impl<K, V> DStream<(K, V)>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Default + Send + 'static,
+{
+    /// Spark's `reduceByKey`: per batch, the values of each key folded with `f`, hash
+    /// partitioned into `shuffle_partitions` partitions.
+    pub fn reduce_by_key<F>(&self, f: F) -> DStream<(K, V)>
+    where
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        DStream::new(
+            Arc::new(ReduceByKey {
+                parent: self.node.clone(),
+                f: Arc::new(f),
+            }),
+            self.graph.clone(),
+        )
+    }
+}

@@ -1,0 +1,225 @@
+//! Streaming listener events (Spark's `StreamingListener`) and the bus that delivers them.
+
+use crate::block::StreamId;
+use crate::time::BatchTime;
+use std::io::Write;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// One batch as the scheduler saw it; times are clock milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchInfo {
+    pub batch_time: BatchTime,
+    /// Input records allocated to the batch, over all input streams.
+    pub records: u64,
+    pub submission_time: u64,
+    pub processing_start: Option<u64>,
+    pub processing_end: Option<u64>,
+    /// Set when an output operation failed.
+    pub failure: Option<String>,
+}
+
+impl BatchInfo {
+    /// Time from the batch's time to the start of its first job.
+    pub fn scheduling_delay(&self) -> Option<u64> {
+        self.processing_start
+            .map(|s| s.saturating_sub(self.batch_time.0))
+    }
+
+    /// Time the batch's jobs took.
+    pub fn processing_delay(&self) -> Option<u64> {
+        Some(self.processing_end?.saturating_sub(self.processing_start?))
+    }
+
+    /// Scheduling delay plus processing delay.
+    pub fn total_delay(&self) -> Option<u64> {
+        self.processing_end
+            .map(|e| e.saturating_sub(self.batch_time.0))
+    }
+}
+
+/// A receiver as the tracker sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiverInfo {
+    pub stream: StreamId,
+    pub name: String,
+    pub active: bool,
+    pub last_error: Option<String>,
+}
+
+/// Everything a listener hears about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamingEvent {
+    BatchSubmitted(BatchInfo),
+    BatchStarted(BatchInfo),
+    BatchCompleted(BatchInfo),
+    ReceiverStarted(ReceiverInfo),
+    ReceiverError(ReceiverInfo),
+    ReceiverStopped(ReceiverInfo),
+    /// Records a receiver dropped instead of storing, with why; `count` is since the last report.
+    RecordsSkipped {
+        stream: StreamId,
+        reason: SkipReason,
+        count: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    InvalidUtf8,
+    TooLong,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::InvalidUtf8 => "not valid UTF-8",
+            SkipReason::TooLong => "longer than max_record_bytes",
+        })
+    }
+}
+
+/// Hears every event, on the thread that posted it; must not block for long.
+pub trait StreamingListener: Send + Sync {
+    fn on_event(&self, event: &StreamingEvent);
+}
+
+/// Delivers events to every registered listener, in registration order.
+#[derive(Default)]
+pub struct ListenerBus {
+    listeners: RwLock<Vec<Arc<dyn StreamingListener>>>,
+}
+
+impl ListenerBus {
+    pub fn add(&self, l: Arc<dyn StreamingListener>) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(l);
+    }
+
+    pub fn post(&self, event: StreamingEvent) {
+        for l in self
+            .listeners
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            l.on_event(&event);
+        }
+    }
+}
+
+/// Writes one JSON object per completed batch (`--batch-log`).
+pub struct BatchLog {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl BatchLog {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        BatchLog {
+            out: Mutex::new(out),
+        }
+    }
+}
+
+impl StreamingListener for BatchLog {
+    fn on_event(&self, event: &StreamingEvent) {
+        if let StreamingEvent::BatchCompleted(b) = event {
+            let line = serde_json::json!({
+                "batch_time_ms": b.batch_time.0,
+                "records": b.records,
+                "scheduling_delay_ms": b.scheduling_delay(),
+                "processing_delay_ms": b.processing_delay(),
+                "total_delay_ms": b.total_delay(),
+                "failure": b.failure,
+            });
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Reports receiver trouble and skipped records on standard error.
+pub struct ConsoleReporter;
+
+impl StreamingListener for ConsoleReporter {
+    fn on_event(&self, event: &StreamingEvent) {
+        match event {
+            StreamingEvent::ReceiverError(r) => eprintln!(
+                "sluice: receiver {} (stream {}): {}",
+                r.name,
+                r.stream,
+                r.last_error.as_deref().unwrap_or("error")
+            ),
+            StreamingEvent::RecordsSkipped {
+                stream,
+                reason,
+                count,
+            } => eprintln!("sluice: stream {stream}: skipped {count} record(s): {reason}"),
+            StreamingEvent::BatchCompleted(b) if b.failure.is_some() => eprintln!(
+                "sluice: batch {} failed: {}",
+                b.batch_time,
+                b.failure.as_deref().unwrap_or("")
+            ),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_follow_spark_definitions() {
+        let b = BatchInfo {
+            batch_time: BatchTime(10_000),
+            records: 5,
+            submission_time: 10_000,
+            processing_start: Some(10_040),
+            processing_end: Some(10_300),
+            failure: None,
+        };
+        assert_eq!(b.scheduling_delay(), Some(40));
+        assert_eq!(b.processing_delay(), Some(260));
+        assert_eq!(b.total_delay(), Some(300));
+    }
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn batch_log_writes_one_json_line_per_completed_batch() {
+        let buf = Shared::default();
+        let log = BatchLog::new(Box::new(buf.clone()));
+        let b = BatchInfo {
+            batch_time: BatchTime(2_000),
+            records: 7,
+            submission_time: 2_000,
+            processing_start: Some(2_001),
+            processing_end: Some(2_011),
+            failure: None,
+        };
+        log.on_event(&StreamingEvent::BatchStarted(b.clone()));
+        log.on_event(&StreamingEvent::BatchCompleted(b));
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["batch_time_ms"], 2_000);
+        assert_eq!(v["records"], 7);
+        assert_eq!(v["scheduling_delay_ms"], 1);
+        assert_eq!(v["processing_delay_ms"], 10);
+        assert_eq!(v["total_delay_ms"], 11);
+    }
+}

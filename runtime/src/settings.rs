@@ -1,0 +1,83 @@
+//! Pipeline settings: what a `.flow` file's `settings { … }` block and the command line set.
+
+use std::time::Duration;
+
+/// Everything a pipeline can be tuned by. Generated code fills it from the `settings` block;
+/// the pipeline binary's flags override it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The batch interval (Spark's `batchDuration`).
+    pub batch_interval: Duration,
+    /// How often a receiver cuts its buffer into a block (`spark.streaming.blockInterval`).
+    pub block_interval: Duration,
+    /// How many partitions a shuffle (`reduceByKey`, …) produces.
+    pub shuffle_partitions: usize,
+    /// How many worker threads run partitions.
+    pub worker_threads: usize,
+    /// How long a receiver waits before it reconnects (`spark.streaming.receiverRestartDelay`).
+    pub receiver_restart_delay: Duration,
+    /// Records longer than this many bytes are skipped and counted.
+    pub max_record_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Settings {
+            batch_interval: Duration::from_secs(1),
+            block_interval: Duration::from_millis(200),
+            shuffle_partitions: cores,
+            worker_threads: cores,
+            receiver_restart_delay: Duration::from_millis(500),
+            max_record_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Settings {
+    /// The block interval, never longer than the batch interval and never zero.
+    pub fn effective_block_interval(&self) -> Duration {
+        self.block_interval
+            .min(self.batch_interval)
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// Parses `500ms`, `2s`, `1m`, `1h` (the flow language's duration literals).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{t}` has no unit: write 500ms, 2s, 1m or 1h"))?;
+    let n: u64 = t[..split]
+        .parse()
+        .map_err(|_| format!("`{t}` does not start with a number"))?;
+    let unit = match &t[split..] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        u => return Err(format!("unknown unit `{u}` in `{t}`: use ms, s, m or h")),
+    };
+    n.checked_mul(unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{t}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_the_rest() {
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+    }
+}

@@ -10,6 +10,7 @@ use proc_macro2::TokenStream;
 use quote::format_ident;
 use sluice_grammar::ast::{File, Item, Stage};
 use sluice_grammar::{ParseError, Span};
+use std::collections::BTreeMap;
 
 /// One operator application in the graph, typed and lowered.
 #[derive(Clone, Debug)]
@@ -104,26 +105,72 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
                 lower_settings(cx, s, &mut g.settings);
             }
             Item::Source(d) => unsupported(cx, d.span, "named source declarations"),
-            Item::Let(l) => unsupported(cx, l.span, "`let` streams"),
-            Item::Pipeline(_) => {}
+            Item::Let(_) | Item::Pipeline(_) => {}
         }
     }
     let mut next_id = 0;
     let mut used_sinks = std::collections::BTreeSet::new();
+    let mut streams: BTreeMap<String, Named> = BTreeMap::new();
     for item in &file.items {
-        if let Item::Pipeline(chain) = item {
-            if let Some(nodes) = pipeline(cx, &chain.stages, &mut next_id) {
-                for s in &chain.stages {
-                    if s.op.name == "foreachPartition" {
-                        if let Some(sluice_grammar::ast::StageArg::Expr(e)) = &s.arg {
-                            if let sluice_grammar::ast::ExprKind::Name(n) = &e.kind {
-                                used_sinks.insert(n.clone());
-                            }
-                        }
+        let (chain, bind) = match item {
+            Item::Pipeline(chain) => (chain, None),
+            Item::Let(l) => {
+                if let Some(prev) = streams.get(&l.name.name) {
+                    cx.report(
+                        Diagnostic::error(
+                            "flow::name::duplicate",
+                            l.name.span,
+                            format!("stream `{}` is defined twice", l.name.name),
+                        )
+                        .label("defined again here")
+                        .also(prev.span, "first defined here"),
+                    );
+                    continue;
+                }
+                (&l.chain, Some(&l.name))
+            }
+            _ => continue,
+        };
+        for s in &chain.stages {
+            if s.op.name == "foreachPartition" {
+                if let Some(sluice_grammar::ast::StageArg::Expr(e)) = &s.arg {
+                    if let sluice_grammar::ast::ExprKind::Name(n) = &e.kind {
+                        used_sinks.insert(n.clone());
                     }
                 }
-                g.pipelines.push(nodes);
             }
+        }
+        if let Some((nodes, open)) = pipeline(
+            cx,
+            &chain.stages,
+            &mut next_id,
+            &mut streams,
+            bind.is_some(),
+        ) {
+            if let (Some(name), Some(input)) = (bind, open) {
+                streams.insert(
+                    name.name.clone(),
+                    Named {
+                        input,
+                        span: name.span,
+                        used: false,
+                    },
+                );
+            }
+            g.pipelines.push(nodes);
+        }
+    }
+    for (name, s) in &streams {
+        if !s.used {
+            let mut d = Diagnostic::error(
+                "flow::graph::unused_stream",
+                s.span,
+                format!("stream `{name}` is never used"),
+            )
+            .label("defined here")
+            .help(format!("use it as `{name} | print`, or remove it"));
+            d.level = Level::Warning;
+            cx.report(d);
         }
     }
     if file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
@@ -173,11 +220,18 @@ fn unsupported(cx: &mut Cx, span: Span, what: &str) {
             format!("{what} are not supported by this version of Sluice"),
         )
         .label("not supported yet")
-        .help("write each pipeline as one chain: `source | op | … | output`"),
+        .help("write the source as the first stage of a pipeline: `socket(\"host\", 9999) | …`"),
     );
 }
 
-fn unknown_op(cx: &mut Cx, stage: &Stage) {
+/// A stream named with `let`.
+struct Named {
+    input: Input,
+    span: Span,
+    used: bool,
+}
+
+fn unknown_op(cx: &mut Cx, stage: &Stage, streams: &BTreeMap<String, Named>, first: bool) {
     let name = &stage.op.name;
     let mut d = Diagnostic::error(
         "flow::op::unknown",
@@ -185,7 +239,8 @@ fn unknown_op(cx: &mut Cx, stage: &Stage) {
         format!("unknown operator `{name}`"),
     )
     .label("not an operator");
-    if let Some(s) = did_you_mean(name, OPERATORS.iter().map(|o| o.name)) {
+    let stream_names = streams.keys().map(String::as_str).filter(|_| first);
+    if let Some(s) = did_you_mean(name, OPERATORS.iter().map(|o| o.name).chain(stream_names)) {
         d = d.help(format!("did you mean `{s}`?"));
     } else {
         d = d.help(format!(
@@ -200,15 +255,36 @@ fn unknown_op(cx: &mut Cx, stage: &Stage) {
     cx.report(d);
 }
 
-/// Lowers one chain; stops at its first error so one mistake is reported once.
-fn pipeline(cx: &mut Cx, stages: &[Stage], next_id: &mut usize) -> Option<Vec<Node>> {
+/// Lowers one chain; stops at its first error so one mistake is reported once. An `open`
+/// chain (a `let`) may end in a stream, which is returned.
+fn pipeline(
+    cx: &mut Cx,
+    stages: &[Stage],
+    next_id: &mut usize,
+    streams: &mut BTreeMap<String, Named>,
+    open: bool,
+) -> Option<(Vec<Node>, Option<Input>)> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut input: Option<Input> = None;
+    let mut stages = stages;
+    if let Some(first) = stages.first() {
+        if let (None, Some(named)) = (&first.arg, streams.get_mut(&first.op.name)) {
+            named.used = true;
+            input = Some(Input {
+                ty: named.input.ty.clone(),
+                from: named.input.from,
+                var: named.input.var.clone(),
+            });
+            stages = &stages[1..];
+        }
+    }
+    let continuing = input.is_some();
     for (i, stage) in stages.iter().enumerate() {
         let Some(spec) = ops::lookup(&stage.op.name) else {
-            unknown_op(cx, stage);
+            unknown_op(cx, stage, streams, i == 0 && !continuing);
             return None;
         };
+        let i = if continuing { i + 1 } else { i };
         match (i, spec.kind) {
             (0, OpKind::Source) => {}
             (0, _) => {
@@ -277,7 +353,24 @@ fn pipeline(cx: &mut Cx, stages: &[Stage], next_id: &mut usize) -> Option<Vec<No
             code: lowered.code,
         });
     }
-    let last = nodes.last()?;
+    let Some(last) = nodes.last() else {
+        return Some((nodes, input));
+    };
+    if open {
+        if last.kind == OpKind::Output {
+            cx.report(
+                Diagnostic::error(
+                    "flow::graph::let_output",
+                    last.span,
+                    "a `let` names a stream, but this chain ends in an output operation",
+                )
+                .label("produces no stream")
+                .help("drop the `let`, or move the output to a pipeline that uses the stream"),
+            );
+            return None;
+        }
+        return Some((nodes, input));
+    }
     if last.kind != OpKind::Output {
         cx.report(
             Diagnostic::error("flow::graph::no_output", last.span, "this pipeline ends without an output operation, so it would compute nothing")
@@ -286,5 +379,5 @@ fn pipeline(cx: &mut Cx, stages: &[Stage], next_id: &mut usize) -> Option<Vec<No
         );
         return None;
     }
-    Some(nodes)
+    Some((nodes, None))
 }

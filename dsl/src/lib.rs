@@ -20,6 +20,7 @@ pub mod types;
 pub use cx::{CallSite, SpanMap};
 pub use diagnostic::{render, Diagnostic, Level};
 pub use graph::Graph;
+pub use sluice_grammar::Span;
 
 use proc_macro2::TokenStream;
 
@@ -57,4 +58,9 @@ pub fn program(
         Some(g) => Ok((codegen::program(&g, name, source_label), c.diagnostics)),
         None => Err(c.diagnostics),
     }
+}
+
+/// Every diagnostic for `src`, as `sluice check` reports them.
+pub fn check(src: &str) -> Vec<Diagnostic> {
+    compile(src, quote::quote!(::sluice_runtime), &CallSite).diagnostics
 }

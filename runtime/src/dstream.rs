@@ -452,3 +452,18 @@ where
         )
     }
 }
+
+impl<T, S: PartitionSink<T> + ?Sized> PartitionSink<T> for Arc<S> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn write_partition(
+        &self,
+        time: BatchTime,
+        partition: usize,
+        records: &mut dyn Iterator<Item = T>,
+    ) -> Result<(), String> {
+        (**self).write_partition(time, partition, records)
+    }
+}

@@ -1,0 +1,145 @@
+//! `stream!{ … }`: a flow pipeline written inside Rust.
+//!
+//! Duty: render the macro's tokens to flow text with a table from byte ranges back to the
+//! tokens, compile that text with `sluice-dsl`, and expand to the generated `Pipeline`
+//! expression — or, on errors, to `compile_error!`s spanned on the user's own tokens and
+//! an expression of the right type, so rustc adds no cascade of its own.
+//! Invariant: the same text and the same diagnostic codes as a `.flow` file.
+//! May depend on `sluice-dsl` (and proc-macro2/quote) only.
+
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+
+/// Compiles a flow pipeline; expands to a `sluice::Pipeline`.
+///
+/// ```ignore
+/// let wc = sluice::stream! {
+///     settings { batch = 1s }
+///     socket("127.0.0.1", 9999) | flatMap split | map (w, 1) | reduceByKey + | print
+/// };
+/// ```
+#[proc_macro]
+pub fn stream(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand(input.into()).into()
+}
+
+/// The flow text of a token stream, and which token each byte range came from.
+#[derive(Default)]
+struct Rendered {
+    text: String,
+    spans: Vec<(usize, usize, Span)>,
+    last_line: Option<usize>,
+}
+
+impl Rendered {
+    fn push(&mut self, s: &str, span: Span, joint_before: bool) {
+        let line = span.unwrap().line();
+        match self.last_line {
+            Some(prev) if line > prev => self.text.push('\n'),
+            Some(_) if !joint_before => self.text.push(' '),
+            _ => {}
+        }
+        self.last_line = Some(line);
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.spans.push((start, self.text.len(), span));
+    }
+
+    fn render(&mut self, tokens: TokenStream) {
+        let mut joint = false;
+        for tt in tokens {
+            match tt {
+                TokenTree::Group(g) => {
+                    let (open, close) = match g.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::None => ("", ""),
+                    };
+                    self.push(open, g.span_open(), joint);
+                    self.render(g.stream());
+                    self.push(close, g.span_close(), false);
+                    joint = false;
+                }
+                TokenTree::Ident(i) => {
+                    self.push(&i.to_string(), i.span(), joint);
+                    joint = false;
+                }
+                TokenTree::Punct(p) => {
+                    self.push(&p.as_char().to_string(), p.span(), joint);
+                    joint = p.spacing() == Spacing::Joint;
+                }
+                TokenTree::Literal(l) => {
+                    self.push(&l.to_string(), l.span(), joint);
+                    joint = false;
+                }
+            }
+        }
+    }
+
+    /// The token a byte offset falls in, or the nearest one before it.
+    fn token_at(&self, offset: usize) -> Span {
+        self.spans
+            .iter()
+            .rev()
+            .find(|(s, _, _)| *s <= offset)
+            .or(self.spans.first())
+            .map(|t| t.2)
+            .unwrap_or_else(Span::call_site)
+    }
+
+    /// The last token that starts before `end`.
+    fn token_before(&self, end: usize) -> Span {
+        self.spans
+            .iter()
+            .rev()
+            .find(|(s, _, _)| *s < end)
+            .map(|t| t.2)
+            .unwrap_or_else(|| self.token_at(end))
+    }
+}
+
+impl sluice_dsl::SpanMap for Rendered {
+    fn span(&self, s: sluice_dsl::Span) -> Span {
+        self.token_at(s.start)
+    }
+}
+
+fn expand(input: TokenStream) -> TokenStream {
+    let mut r = Rendered::default();
+    r.render(input);
+    let rt = quote!(::sluice::__private);
+    let c = sluice_dsl::compile(&r.text, rt.clone(), &r);
+    let errors: Vec<TokenStream> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let (first, last) = (
+                r.token_at(d.primary.span.start),
+                r.token_before(d.primary.span.end.max(d.primary.span.start + 1)),
+            );
+            let mut msg = format!("{}: {}", d.code, d.message);
+            if !d.primary.text.is_empty() {
+                msg.push_str(&format!("\n  label: {}", d.primary.text));
+            }
+            for l in &d.secondary {
+                msg.push_str(&format!(
+                    "\n  note: {}: `{}`",
+                    l.text,
+                    r.text.get(l.span.start..l.span.end).unwrap_or("")
+                ));
+            }
+            if let Some(h) = &d.help {
+                msg.push_str(&format!("\n  help: {h}"));
+            }
+            let head = quote_spanned!(first=> ::std::compile_error!);
+            let args = quote_spanned!(last=> (#msg));
+            quote!(#head #args;)
+        })
+        .collect();
+    match c.graph {
+        Some(g) if errors.is_empty() => sluice_dsl::codegen::pipeline_expr(&g, &rt, "stream"),
+        _ => quote!({ #(#errors)* ::std::unreachable!() }),
+    }
+}

@@ -1,0 +1,170 @@
+//! `sluice run FILE.flow`: generate a cargo project in the cache, build it once, run it.
+//!
+//! The project depends on `sluice-runtime` alone. Its directory is named by a hash of
+//! everything that goes into the build, so an unchanged file reuses the built program
+//! without invoking cargo, and every pipeline shares one target directory.
+
+use super::{program_name, read_flow};
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The pipeline to run.
+    file: PathBuf,
+    /// Batch interval, overriding the file's setting (e.g. 1s, 100ms).
+    #[arg(long)]
+    batch: Option<String>,
+    /// Stop gracefully after this long (e.g. 30s).
+    #[arg(long = "for")]
+    run_for: Option<String>,
+    /// Append one JSON object per completed batch to this file.
+    #[arg(long)]
+    batch_log: Option<PathBuf>,
+    /// Build without optimisations (faster to build, slower to run).
+    #[arg(long)]
+    dev: bool,
+    /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
+    /// once, then close — `nc -lk` built in, for trying a pipeline without a server.
+    #[arg(long)]
+    feed: Option<PathBuf>,
+    /// The port `--feed` listens on.
+    #[arg(long, default_value_t = 9999)]
+    feed_port: u16,
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode, String> {
+    let binary = match build(&args.file, args.dev)? {
+        Some(b) => b,
+        None => return Ok(ExitCode::FAILURE),
+    };
+    let mut cmd = Command::new(&binary);
+    if let Some(b) = &args.batch {
+        cmd.args(["--batch", b]);
+    }
+    if let Some(f) = &args.run_for {
+        cmd.args(["--for", f]);
+    }
+    if let Some(l) = &args.batch_log {
+        cmd.arg("--batch-log").arg(l);
+    }
+    let feeder = match &args.feed {
+        Some(path) => Some(start_feed(path, args.feed_port)?),
+        None => None,
+    };
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    drop(feeder);
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
+        None => ExitCode::FAILURE,
+    })
+}
+
+/// Serves `path` to the first connection on `port`, then closes it.
+fn start_feed(path: &Path, port: u16) -> Result<std::thread::JoinHandle<()>, String> {
+    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("--feed cannot listen on 127.0.0.1:{port}: {e}"))?;
+    Ok(std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let _ = conn.write_all(&data);
+        }
+    }))
+}
+
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SLUICE_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("sluice")
+}
+
+/// Where every pipeline project builds: `SLUICE_TARGET_DIR`, else one directory in the cache.
+fn target_dir() -> PathBuf {
+    std::env::var_os("SLUICE_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("target"))
+}
+
+/// Builds the program for `file`, or finds it already built. `None`: the file has errors
+/// (already reported).
+pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
+    let (src, label) = read_flow(file)?;
+    let name = program_name(file);
+    let main_rs = match sluice_dsl::program(&src, &name, &label) {
+        Ok((code, warnings)) => {
+            eprint!("{}", sluice_dsl::render(&label, &src, &warnings));
+            code
+        }
+        Err(diags) => {
+            eprint!("{}", sluice_dsl::render(&label, &src, &diags));
+            return Ok(None);
+        }
+    };
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runtime = workspace.join("runtime");
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [dependencies]\nsluice-runtime = {{ path = {:?} }}\n\n[workspace]\n",
+        runtime.display().to_string()
+    );
+    let profile = if dev { "dev" } else { "release" };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (env!("CARGO_PKG_VERSION"), &main_rs, &manifest, profile).hash(&mut h);
+    let dir = cache_root()
+        .join("pipelines")
+        .join(format!("{name}-{:016x}", h.finish()));
+    let binary = dir.join("bin").join(&name);
+    if binary.exists() {
+        return Ok(Some(binary));
+    }
+    std::fs::create_dir_all(dir.join("src"))
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let write = |p: PathBuf, text: &str| {
+        std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    };
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(dir.join("src").join("main.rs"), &main_rs)?;
+    // The workspace's lock file pins the project to the versions Sluice was tested with.
+    if let Ok(lock) = std::fs::read_to_string(workspace.join("Cargo.lock")) {
+        write(dir.join("Cargo.lock"), &lock)?;
+    }
+    eprintln!(
+        "sluice: building {label} ({profile} profile; later runs of this file reuse the build)"
+    );
+    let log_path = dir.join("build.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
+    let target = target_dir();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--profile", profile, "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        return Err(format!("building the pipeline failed:\n{log}"));
+    }
+    let built = target
+        .join(if dev { "debug" } else { "release" })
+        .join(&name);
+    std::fs::create_dir_all(dir.join("bin")).map_err(|e| e.to_string())?;
+    let tmp = dir.join("bin").join(format!(".{name}.tmp"));
+    std::fs::copy(&built, &tmp).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
+    std::fs::rename(&tmp, &binary).map_err(|e| e.to_string())?;
+    Ok(Some(binary))
+}

@@ -1,0 +1,44 @@
+//! The `sluice` command: check, expand and run `.flow` pipelines.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Spark Streaming's model as a dataflow DSL compiler"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a .flow file and report every problem; exit 1 if there is an error.
+    Check { file: PathBuf },
+    /// Print the Rust program generated from a .flow file.
+    Expand { file: PathBuf },
+    /// Compile a .flow file into a native program (cached) and run it.
+    Run(cli::run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { file } => cli::check(&file),
+        Command::Expand { file } => cli::expand(&file),
+        Command::Run(args) => cli::run::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sluice: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -81,9 +81,10 @@ pub fn parse(src: &str) -> Parsed {
 fn syntax_error(src: &str, at: usize, positives: &[Rule]) -> ParseError {
     let at = at.min(src.len());
     let rest = &src[at..];
+    // The word at the error (letters, digits, `_`), or else its one character.
     let len = rest
         .char_indices()
-        .find(|&(_, c)| c.is_whitespace())
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
         .map(|(i, _)| i)
         .unwrap_or(rest.len());
     let len = if len == 0 {
@@ -118,6 +119,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::duration => "a duration such as `1s`",
         Rule::setting => "a setting",
         Rule::rust_block | Rule::rust_body => "a Rust block",
+        Rule::comma => "`,`",
+        Rule::paren_close | Rule::close => "`)`",
         _ => "an expression",
     }
 }
@@ -292,7 +295,10 @@ impl Lower<'_> {
         let span = self.span(&p);
         let mut it = p.into_inner();
         let name = self.ident(it.next().expect("call has a name"));
-        let args = it.map(|x| self.arg(x)).collect();
+        let args = it
+            .filter(|x| x.as_rule() == Rule::arg)
+            .map(|x| self.arg(x))
+            .collect();
         Call {
             args: Args {
                 args,
@@ -641,7 +647,7 @@ mod tests {
         let src = "socket(\"h\" 9) | print\nq | map (w, 1\nq | print\n";
         let p = parse(src);
         assert_eq!(p.errors.len(), 2, "{:?}", p.errors);
-        assert_eq!(&src[p.errors[0].span.start..p.errors[0].span.end], "9)");
+        assert_eq!(&src[p.errors[0].span.start..p.errors[0].span.end], "9");
         assert_eq!(p.errors[1].span.start, src.find("\nq | print").unwrap() + 1);
         assert_eq!(p.file.items.len(), 1);
     }

@@ -48,7 +48,7 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
         settings.block_interval = b;
     }
     let mut ssc = pipeline.context(settings)?;
-    ssc.add_listener(Arc::new(ConsoleReporter));
+    ssc.add_listener(Arc::new(ConsoleReporter::default()));
     if let Some(path) = &args.batch_log {
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -140,18 +140,32 @@ impl StreamingListener for BatchLog {
     }
 }
 
-/// Reports receiver trouble and skipped records on standard error.
-pub struct ConsoleReporter;
+/// Reports receiver trouble and skipped records on standard error. A receiver error that
+/// repeats (a server that stays down) is reported once, and again when it changes.
+#[derive(Default)]
+pub struct ConsoleReporter {
+    last_error: Mutex<Option<String>>,
+}
 
 impl StreamingListener for ConsoleReporter {
     fn on_event(&self, event: &StreamingEvent) {
         match event {
-            StreamingEvent::ReceiverError(r) => eprintln!(
-                "sluice: receiver {} (stream {}): {}",
-                r.name,
-                r.stream,
-                r.last_error.as_deref().unwrap_or("error")
-            ),
+            StreamingEvent::ReceiverError(r) => {
+                let line = format!(
+                    "sluice: receiver {} (stream {}): {}",
+                    r.name,
+                    r.stream,
+                    r.last_error.as_deref().unwrap_or("error")
+                );
+                let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+                if last.as_deref() != Some(line.as_str()) {
+                    eprintln!("{line}");
+                    *last = Some(line);
+                }
+            }
+            StreamingEvent::ReceiverStarted(_) => {
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
             StreamingEvent::RecordsSkipped {
                 stream,
                 reason,

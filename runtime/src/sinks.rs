@@ -121,6 +121,13 @@ impl Jdbc {
     /// Opens (or creates) the SQLite database file at `path` and the table in it.
     pub fn sqlite(name: &str, path: &str, table: &str) -> Result<Self> {
         let spec = TableSpec::parse(table).map_err(|e| sink_error(name, e))?;
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| sink_error(name, format!("cannot create {}: {e}", dir.display())))?;
+        }
         let conn = rusqlite::Connection::open(path)
             .and_then(|c| {
                 c.execute_batch(&format!(

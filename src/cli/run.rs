@@ -51,8 +51,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         cmd.arg("--batch-log").arg(l);
     }
     let feeder = match &args.feed {
-        Some(path) => Some(start_feed(path, args.feed_port)?),
-        None => None,
+        Some(path) => start_feed(path, args.feed_port)?,
+        None => {
+            // Become the pipeline, so that signals reach it directly.
+            use std::os::unix::process::CommandExt;
+            let e = cmd.exec();
+            return Err(format!("cannot start {}: {e}", binary.display()));
+        }
     };
     let status = cmd
         .status()
@@ -120,6 +125,7 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     let profile = if dev { "dev" } else { "release" };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (env!("CARGO_PKG_VERSION"), &main_rs, &manifest, profile).hash(&mut h);
+    hash_sources(&runtime, &mut h);
     let dir = cache_root()
         .join("pipelines")
         .join(format!("{name}-{:016x}", h.finish()));
@@ -167,4 +173,20 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     std::fs::copy(&built, &tmp).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     std::fs::rename(&tmp, &binary).map_err(|e| e.to_string())?;
     Ok(Some(binary))
+}
+
+/// Folds the runtime's sources into the cache key, so a changed runtime is rebuilt.
+fn hash_sources(dir: &Path, h: &mut impl Hasher) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            hash_sources(&p, h);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            p.hash(h);
+            bytes.hash(h);
+        }
+    }
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against real services it starts itself:
+# a throwaway PostgreSQL (initdb/pg_ctl as the postgres user, a free loopback port, data in
+# a temp dir), stopped again on exit. Installs what is missing (Debian packages,
+# cargo-nextest). Extra arguments go to `cargo nextest run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+if [ -z "$(pg_bin)" ]; then
+  log "installing PostgreSQL"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+PG_BIN=$(pg_bin)
+[ -x "$PG_BIN/initdb" ] || { log "no initdb found after install"; exit 1; }
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+
+work=$(mktemp -d /tmp/sluice-test.XXXXXX)
+chmod 755 "$work"
+pgdata="$work/pg"
+mkdir -p "$pgdata"
+chown postgres:postgres "$pgdata"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+cleanup() {
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "starting PostgreSQL on 127.0.0.1:$port"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$pgdata" -U postgres --auth=trust >/dev/null
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w \
+  -o "-p $port -k $pgdata -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sluice
+
+export SLUICE_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/sluice"
+# Generated pipeline projects build into the workspace's target directory, reusing its
+# compiled dependencies, and cache their programs under the temp dir.
+export SLUICE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export SLUICE_CACHE="$work/cache"
+
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,114 @@
+//! A feeder that dies and comes back, and garbage on the socket: counting goes on, the
+//! restart is reported, and bad records are counted and reported — never a crash.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn counting_survives_a_reconnect_and_garbage_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let mut payload1 = (first.join("\n") + "\n").into_bytes();
+    payload1.extend_from_slice(b"\xff\xfe\xfd invalid utf-8\n");
+    payload1.extend(std::iter::repeat_n(b'x', 50 << 20));
+    payload1.push(b'\n');
+    let payload2 = (second.join("\n") + "\n").into_bytes();
+
+    let (l, port) = listener();
+    let feeder = feed(l, vec![payload1, payload2]);
+    let flow = write_flow(
+        dir.path(),
+        "faults.flow",
+        &format!(
+            "settings {{ batch = 200ms, receiverRestartDelay = 100ms }}\n\
+             socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
+        ),
+    );
+    let log = dir.path().join("batches.jsonl");
+    let out = run_flow(
+        dir.path(),
+        &flow,
+        &["--for", "5s", "--batch-log", log.to_str().unwrap()],
+        &[],
+    );
+    feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+
+    let (counts, _) = sum_text_files(&dir.path().join("out"), "wc");
+    assert_eq!(counts, word_counts(&text));
+    assert!(
+        stderr.contains("skipped 1 record(s): not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped 1 record(s): longer than max_record_bytes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("closed the connection; reconnecting"),
+        "{stderr}"
+    );
+    let records: u64 = batch_log(&log)
+        .iter()
+        .map(|b| b["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records as usize, lines.len());
+}
+
+#[test]
+fn sigterm_stops_gracefully_after_finishing_what_was_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus();
+    let (l, port) = listener();
+    let flow = write_flow(
+        dir.path(),
+        "term.flow",
+        &format!(
+            "settings {{ batch = 300ms }}\n\
+             socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
+        ),
+    );
+    // Build first, so that the run below starts at once.
+    let built = sluice()
+        .args(["run", "--dev"])
+        .arg(&flow)
+        .args(["--for", "1ms"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    std::fs::remove_dir_all(dir.path().join("out")).ok();
+
+    let child = sluice()
+        .args(["run", "--dev"])
+        .arg(&flow)
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut conn, _) = l.accept().unwrap();
+    std::io::Write::write_all(&mut conn, text.as_bytes()).unwrap();
+    // Keep the connection open: the pipeline must not need the peer to close.
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit 0 after SIGTERM: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopping gracefully (SIGTERM)"));
+    let (counts, _) = sum_text_files(&dir.path().join("out"), "wc");
+    assert_eq!(counts, word_counts(&text));
+}

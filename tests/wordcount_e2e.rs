@@ -1,0 +1,110 @@
+//! The seed's word count run as a user runs it: `sluice run` on a .flow file, a real text
+//! served over loopback, output checked exactly — in Spark's text layout and in PostgreSQL.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+
+#[test]
+fn text_files_hold_exactly_the_word_counts_of_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus();
+    let (l, port) = listener();
+    let feeder = feed(l, vec![text.clone().into_bytes()]);
+    let flow = write_flow(
+        dir.path(),
+        "wc.flow",
+        &format!(
+            "// word count into text files\nsettings {{ batch = 200ms }}\n\
+             socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
+        ),
+    );
+    let log = dir.path().join("batches.jsonl");
+    run_flow(
+        dir.path(),
+        &flow,
+        &["--for", "3s", "--batch-log", log.to_str().unwrap()],
+        &[],
+    );
+    feeder.join().unwrap();
+
+    let (counts, batches) = sum_text_files(&dir.path().join("out"), "wc");
+    assert_eq!(counts, word_counts(&text));
+    let log = batch_log(&log);
+    assert_eq!(log.len(), batches, "one log line per batch directory");
+    let records: u64 = log.iter().map(|b| b["records"].as_u64().unwrap()).sum();
+    assert_eq!(records as usize, text.lines().count());
+    for b in &log {
+        for key in [
+            "batch_time_ms",
+            "scheduling_delay_ms",
+            "processing_delay_ms",
+            "total_delay_ms",
+        ] {
+            assert!(b[key].is_u64(), "{key} in {b}");
+        }
+    }
+}
+
+#[test]
+fn the_seed_example_leaves_exact_counts_in_postgresql() {
+    let Some(url) = pg_url() else { return };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "DROP TABLE IF EXISTS streaming_itemcount; DROP TABLE IF EXISTS sluice_commits",
+            )
+            .await
+            .unwrap();
+        client
+    });
+
+    // The example verbatim, but for the host: "master" is the seed's cluster, not ours.
+    let example = std::fs::read_to_string(repo().join("examples/network_wordcount.flow")).unwrap();
+    let seed_line = "socket(\"master\", 9999) | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc";
+    assert!(
+        example.contains(seed_line),
+        "the example keeps the seed's line verbatim"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus();
+    let (l, port) = listener();
+    let feeder = feed(l, vec![text.clone().into_bytes()]);
+    let flow = write_flow(
+        dir.path(),
+        "network_wordcount.flow",
+        &example
+            .replace(
+                "socket(\"master\", 9999)",
+                &format!("socket(\"127.0.0.1\", {port})"),
+            )
+            .replace("batch = 1s", "batch = 200ms"),
+    );
+    run_flow(
+        dir.path(),
+        &flow,
+        &["--for", "3s"],
+        &[("SLUICE_PG_URL", &url)],
+    );
+    feeder.join().unwrap();
+
+    let rows = rt
+        .block_on(client.query("SELECT item, count FROM streaming_itemcount", &[]))
+        .unwrap();
+    let got: BTreeMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, word_counts(&text));
+    let commits: i64 = rt
+        .block_on(client.query_one("SELECT count(*) FROM sluice_commits", &[]))
+        .unwrap()
+        .get(0);
+    assert!(commits >= 1, "each written partition is recorded");
+}

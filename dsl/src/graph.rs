@@ -173,7 +173,8 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
             cx.report(d);
         }
     }
-    if file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
+    let syntax_errors = cx.diags.iter().any(|d| d.code.starts_with("flow::syntax"));
+    if !syntax_errors && file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
         cx.report(
             Diagnostic::error(
                 "flow::graph::no_output",

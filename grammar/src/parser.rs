@@ -169,9 +169,11 @@ struct Lower<'e> {
 }
 
 impl Lower<'_> {
+    /// The pair's span without the whitespace pest's implicit skipping leaves at its end.
     fn span(&self, p: &Pair<Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.base + s.start(), self.base + s.end())
+        let trailing = s.as_str().len() - s.as_str().trim_end().len();
+        Span::new(self.base + s.start(), self.base + s.end() - trailing)
     }
 
     fn invalid(&mut self, span: Span, found: &str, message: String) {
@@ -254,7 +256,7 @@ impl Lower<'_> {
                 Rule::rust_block => {
                     let body = a.into_inner().next().expect("rust block has a body");
                     StageArg::Rust(RustBlock {
-                        code: body.as_str().to_string(),
+                        code: body.as_str().trim_end().to_string(),
                         code_span: self.span(&body),
                         span: aspan,
                     })

@@ -30,7 +30,7 @@ fn text_files_hold_exactly_the_word_counts_of_the_text() {
     feeder.join().unwrap();
 
     let (counts, batches) = sum_text_files(&dir.path().join("out"), "wc");
-    assert_eq!(counts, word_counts(&text));
+    assert_counts(&counts, &word_counts(&text));
     let log = batch_log(&log);
     assert_eq!(log.len(), batches, "one log line per batch directory");
     let records: u64 = log.iter().map(|b| b["records"].as_u64().unwrap()).sum();
@@ -101,7 +101,7 @@ fn the_seed_example_leaves_exact_counts_in_postgresql() {
         .block_on(client.query("SELECT item, count FROM streaming_itemcount", &[]))
         .unwrap();
     let got: BTreeMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(got, word_counts(&text));
+    assert_counts(&got, &word_counts(&text));
     let commits: i64 = rt
         .block_on(client.query_one("SELECT count(*) FROM sluice_commits", &[]))
         .unwrap()

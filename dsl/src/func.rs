@@ -600,9 +600,7 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                 return None;
             }
             let (t0, c0) = expr(cx, first, env)?;
-            let Some((_, f)) = builtin_fn(cx, name, rest, c.span, &[t0]) else {
-                return None;
-            };
+            let (_, f) = builtin_fn(cx, name, rest, c.span, &[t0])?;
             let out = BUILTINS
                 .iter()
                 .find(|b| b.name == *name && b.extra.len() == rest.len())

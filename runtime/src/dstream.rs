@@ -38,10 +38,13 @@ pub trait Node<T>: Send + Sync {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T>;
 }
 
+/// An output operation's job body: computes and writes one batch.
+pub(crate) type Job = Box<dyn Fn(&BatchCx<'_>) -> Result<(), String> + Send + Sync>;
+
 /// An output operation, run once per batch as one job.
 pub(crate) struct OutputOp {
     pub name: String,
-    pub run: Box<dyn Fn(&BatchCx<'_>) -> Result<(), String> + Send + Sync>,
+    pub run: Job,
 }
 
 /// The operator graph a context owns; streams register their output operations here.

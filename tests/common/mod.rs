@@ -141,3 +141,32 @@ pub fn batch_log(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect()
 }
+
+/// Asserts equal counts; on failure says how they differ without printing every word.
+pub fn assert_counts(got: &BTreeMap<String, i64>, want: &BTreeMap<String, i64>) {
+    if got == want {
+        return;
+    }
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(5)
+        .collect();
+    let wrong: Vec<_> = want
+        .iter()
+        .filter_map(|(k, v)| got.get(k).filter(|g| *g != v).map(|g| (k, *g, *v)))
+        .take(5)
+        .collect();
+    panic!(
+        "counts differ: {} words got, {} wanted, totals {} vs {}; missing e.g. {missing:?}; extra e.g. {extra:?}; wrong (word, got, want) e.g. {wrong:?}",
+        got.len(),
+        want.len(),
+        got.values().sum::<i64>(),
+        want.values().sum::<i64>()
+    );
+}

@@ -26,7 +26,7 @@ pub struct BatchCx<'a> {
 }
 
 /// One partition of a batch: produces its records when run.
-pub type Partition<T> = Box<dyn FnOnce() -> Box<dyn Iterator<Item = T> + Send> + Send>;
+pub type Partition<T> = Box<dyn FnOnce() -> Records<T> + Send>;
 
 /// A batch's data for one stream, as lazily computed partitions (Spark's RDD).
 pub struct Rdd<T> {
@@ -92,13 +92,11 @@ impl Node<String> for ReceiverInput {
 
 struct Narrow<T, U> {
     parent: Arc<dyn Node<T>>,
-    #[allow(clippy::type_complexity)]
-    apply: Arc<
-        dyn Fn(Box<dyn Iterator<Item = T> + Send>) -> Box<dyn Iterator<Item = U> + Send>
-            + Send
-            + Sync,
-    >,
+    apply: Arc<dyn Fn(Records<T>) -> Records<U> + Send + Sync>,
 }
+
+/// A boxed partition iterator.
+pub type Records<T> = Box<dyn Iterator<Item = T> + Send>;
 
 impl<T: 'static, U: 'static> Node<U> for Narrow<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
@@ -123,7 +121,7 @@ impl<T: Send + 'static> DStream<T> {
 
     fn narrow<U: Send + 'static>(
         &self,
-        apply: impl Fn(Box<dyn Iterator<Item = T> + Send>) -> Box<dyn Iterator<Item = U> + Send>
+        apply: impl Fn(Records<T>) -> Records<U>
             + Send
             + Sync
             + 'static,

@@ -93,11 +93,18 @@ fn cache_root() -> PathBuf {
     base.join("sluice")
 }
 
-/// Where every pipeline project builds: `SLUICE_TARGET_DIR`, else one directory in the cache.
+/// Where every pipeline project builds: `SLUICE_TARGET_DIR`; else, for a sluice built
+/// from a checkout, the checkout's own target directory (its compiled dependencies are
+/// reused); else one directory in the cache.
 fn target_dir() -> PathBuf {
-    std::env::var_os("SLUICE_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_root().join("target"))
+    if let Some(dir) = std::env::var_os("SLUICE_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    if checkout.is_dir() {
+        return checkout;
+    }
+    cache_root().join("target")
 }
 
 /// Builds the program for `file`, or finds it already built. `None`: the file has errors

@@ -9,7 +9,13 @@ use std::process::{Command, Output};
 
 /// The `sluice` binary cargo built for these tests.
 pub fn sluice() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    if std::env::var_os("SLUICE_TARGET_DIR").is_none() {
+        // Under plain `cargo test`, cargo holds the workspace target's lock while tests
+        // run; pipelines then build beside it instead of waiting for it.
+        cmd.env("SLUICE_TARGET_DIR", repo().join("target").join("pipelines"));
+    }
+    cmd
 }
 
 pub fn repo() -> &'static Path {

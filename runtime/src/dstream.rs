@@ -121,10 +121,7 @@ impl<T: Send + 'static> DStream<T> {
 
     fn narrow<U: Send + 'static>(
         &self,
-        apply: impl Fn(Records<T>) -> Records<U>
-            + Send
-            + Sync
-            + 'static,
+        apply: impl Fn(Records<T>) -> Records<U> + Send + Sync + 'static,
     ) -> DStream<U> {
         DStream::new(
             Arc::new(Narrow {

@@ -72,3 +72,22 @@ pub const OPERATORS: &[&OpSpec] = &[
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {
     OPERATORS.iter().copied().find(|op| op.name == name)
 }
+
+/// The operator reference as Markdown, generated from the specs (`docs/dsl.md` holds it).
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for (kind, title) in [
+        (OpKind::Source, "Sources"),
+        (OpKind::Transform, "Transformations"),
+        (OpKind::Output, "Output operations"),
+    ] {
+        out.push_str(&format!("### {title}\n\n"));
+        for op in OPERATORS.iter().filter(|o| o.kind == kind) {
+            out.push_str(&format!(
+                "#### `{}`\n\n`{}`\n\n{}\n\n```flow\n{}\n```\n\n",
+                op.name, op.signature, op.summary, op.example
+            ));
+        }
+    }
+    out
+}

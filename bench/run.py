@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Socket word count at an offered-load ladder: Sluice, and optionally the Spark Streaming
+(JVM) peer, one system at a time, fed the same bytes by the same feeder (../shared/bench).
+
+usage: bench/run.py [--ladder 100000,200000,...] [--step 10] [--batch-ms 1000] [--spark]
+                    [--shared ../shared/bench] [--out bench/results/wordcount.json]
+
+The ladder is in lines per second; each line has 10 words. For each system one process
+runs while the feeder steps through the ladder; each batch is attributed to the rung that
+was being fed at its batch time. A rung is sustained when every batch's scheduling delay
+stays below the batch interval and does not grow across the rung. The sustained rate is
+the highest rung sustained with every rung below it.
+"""
+import argparse, json, os, re, socket, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+WORDS_PER_LINE = 10
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def schedule(ladder, step):
+    return ",".join(f"{rate}:{step}" for rate in ladder)
+
+
+def start_feeder(shared, port, ladder, step):
+    """feed.py serves its first client only, so it is not probed: it gets time to listen."""
+    feeder = subprocess.Popen(
+        [sys.executable, os.path.join(shared, "feed.py"), str(port), schedule(ladder, step)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.0)
+    return feeder
+
+
+def sluice_batches(args, port, seconds):
+    work = tempfile.mkdtemp(prefix="sluice-bench-")
+    flow = os.path.join(work, "bench_wordcount.flow")
+    with open(flow, "w") as f:
+        f.write(f"settings {{ batch = {args.batch_ms}ms }}\n"
+                f"socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | print(1)\n")
+    sluice = [os.path.join(REPO, "target", "release", "sluice")]
+    log = os.path.join(work, "batches.jsonl")
+    # Build first (not timed), then run against the feeder.
+    subprocess.run(sluice + ["run", flow, "--for", "1ms"], cwd=work, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    feeder = start_feeder(args.shared, port, args.ladder, args.step)
+    t0 = time.time()
+    proc = subprocess.Popen(sluice + ["run", flow, "--for", f"{seconds}s", "--batch-log", log],
+                            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rss = peak_rss(proc)
+    proc.wait()
+    feeder.wait()
+    batches = []
+    with open(log) as f:
+        for line in f:
+            b = json.loads(line)
+            batches.append((b["batch_time_ms"], b["records"], b["scheduling_delay_ms"], b["processing_delay_ms"]))
+    return batches, t0, rss
+
+
+def peak_rss(proc):
+    """Polls the process tree's resident memory until it exits; returns the peak in MiB."""
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        for pid in tree(proc.pid):
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        peak = max(peak, total)
+        time.sleep(0.2)
+    return peak / 1024
+
+
+def tree(pid):
+    pids = [pid]
+    try:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        for child in out.split():
+            pids += tree(int(child))
+    except OSError:
+        pass
+    return pids
+
+
+def spark_batches(args, port, seconds):
+    feeder = start_feeder(args.shared, port, args.ladder, args.step)
+    t0 = time.time()
+    proc = subprocess.Popen([os.path.join(args.shared, "spark-java", "run.sh"), str(port), str(args.batch_ms), str(seconds), "wc"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    rss = 0
+    import threading
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout))
+    reader.start()
+    rss = peak_rss(proc)
+    proc.wait(); reader.join(); feeder.wait()
+    batches = []
+    for line in lines:
+        m = re.match(r"BATCH t=(\d+) records=(\d+) sched_ms=(\d+) proc_ms=(\d+)", line)
+        if m:
+            batches.append(tuple(int(x) for x in m.groups()))
+    return batches, t0, rss
+
+
+def judge(batches, t0, ladder, step, batch_ms):
+    """Per rung: offered words/s, processed words/s, max scheduling delay, sustained?"""
+    start = min(b[0] for b in batches) if batches else 0
+    # The feeder starts sending when the system connects, at about the first batch time.
+    rows = []
+    for i, rate in enumerate(ladder):
+        lo, hi = start + i * step * 1000, start + (i + 1) * step * 1000
+        rung = [b for b in batches if lo <= b[0] < hi]
+        if not rung:
+            rows.append(dict(offered=rate * WORDS_PER_LINE, processed=0, max_sched_ms=None, sustained=False))
+            continue
+        delays = [b[2] for b in rung]
+        third = max(1, len(delays) // 3)
+        growing = sum(delays[-third:]) / third > sum(delays[:third]) / third + batch_ms / 4
+        processed = sum(b[1] for b in rung) * WORDS_PER_LINE / (len(rung) * batch_ms / 1000)
+        rows.append(dict(offered=rate * WORDS_PER_LINE, processed=round(processed),
+                         max_sched_ms=max(delays), sustained=max(delays) < batch_ms and not growing))
+    sustained = 0
+    for r in rows:
+        if not r["sustained"]:
+            break
+        sustained = r["offered"]
+    return rows, sustained
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ladder", default="100000,200000,400000,800000,1200000,1600000")
+    p.add_argument("--step", type=int, default=10)
+    p.add_argument("--batch-ms", type=int, default=1000)
+    p.add_argument("--spark", action="store_true", help="also run the Spark Streaming JVM peer (needs pyspark's jars, ~490 MB once)")
+    p.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "bench"))
+    p.add_argument("--out", default=os.path.join(HERE, "results", "wordcount.json"))
+    args = p.parse_args()
+    args.ladder = [int(x) for x in args.ladder.split(",")]
+    seconds = len(args.ladder) * args.step + 3
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "sluice"], cwd=REPO, check=True)
+    results = {}
+    systems = [("sluice", sluice_batches)] + ([("spark", spark_batches)] if args.spark else [])
+    for name, run in systems:  # one system at a time: never two on these 2 cores
+        batches, t0, rss = run(args, free_port(), seconds)
+        rows, sustained = judge(batches, t0, args.ladder, args.step, args.batch_ms)
+        results[name] = dict(rungs=rows, sustained_words_per_s=sustained, peak_rss_mib=round(rss, 1))
+        print(f"\n{name}: sustained {sustained / 1e6:.1f} M words/s, peak RSS {rss:.0f} MiB")
+        print(f"  {'offered':>12} {'processed':>12} {'max sched':>10}  sustained")
+        for r in rows:
+            print(f"  {r['offered']:>12,} {r['processed']:>12,} {str(r['max_sched_ms']):>10}  {r['sustained']}")
+    if "spark" in results and results["spark"]["sustained_words_per_s"]:
+        ratio = results["sluice"]["sustained_words_per_s"] / results["spark"]["sustained_words_per_s"]
+        results["ratio_sluice_over_spark"] = round(ratio, 2)
+        print(f"\nSluice / Spark sustained: {ratio:.2f}x")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(dict(batch_ms=args.batch_ms, ladder_lines_per_s=args.ladder, step_s=args.step, results=results), f, indent=2)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -351,6 +351,46 @@ mod tests {
         assert_eq!((out.as_str(), n, long), ("1234567890\n", 1, 0));
     }
 
+    /// Socket bytes are untrusted: random bytes cut at random chunk boundaries never
+    /// panic, every line is either kept or counted, and what is kept is exactly the valid
+    /// lines.
+    #[test]
+    fn random_bytes_in_random_chunks_are_kept_or_counted() {
+        let mut seed: u64 = 0x1234_5678_9abc_def1;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2_000 {
+            let len = (next() % 400) as usize;
+            let alphabet: &[u8] = b"ab \n\r\xff\xc3\xa9x";
+            let bytes: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let max = 1 + (next() % 20) as usize;
+            let mut f = LineFramer::new(max);
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let n = 1 + (next() as usize % rest.len());
+                f.push(&rest[..n]);
+                rest = &rest[n..];
+            }
+            f.finish();
+            let want: Vec<String> = bytes
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .filter(|(i, l)| !(l.is_empty() && *i == bytes.split(|&b| b == b'\n').count() - 1))
+                .map(|(_, l)| l.strip_suffix(b"\r").unwrap_or(l))
+                .filter(|l| l.len() <= max)
+                .filter_map(|l| std::str::from_utf8(l).ok().map(str::to_owned))
+                .collect();
+            let got: Vec<&str> = f.out.split_terminator('\n').collect();
+            assert_eq!(got, want, "input {bytes:?} max {max}");
+            let lines = bytes.split(|&b| b == b'\n').count() - usize::from(bytes.last() == Some(&b'\n') || bytes.is_empty());
+            assert_eq!(f.records + (f.invalid_utf8 + f.too_long) as usize, lines, "input {bytes:?} max {max}");
+        }
+    }
+
     #[test]
     fn supervisor_cuts_blocks_only_when_something_is_buffered() {
         let tracker = Arc::new(ReceivedBlockTracker::default());

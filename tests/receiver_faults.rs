@@ -116,3 +116,32 @@ fn sigterm_stops_gracefully_after_finishing_what_was_received() {
     let (counts, _) = sum_text_files(&dir.path().join("out"), "wc");
     assert_counts(&counts, &word_counts(&text));
 }
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, port) = listener();
+    drop(l);
+    let flow = write_flow(
+        dir.path(),
+        "nodb.flow",
+        &format!(
+            "sink jdbc = postgres(url: \"postgresql://postgres@127.0.0.1:{port}/none\", table: \"t(item, count)\")\n\
+             socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc\n"
+        ),
+    );
+    let out = sluice()
+        .args(["run", "--dev"])
+        .arg(&flow)
+        .args(["--for", "1s"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("sink `jdbc`: cannot prepare PostgreSQL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

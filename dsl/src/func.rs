@@ -132,7 +132,13 @@ pub fn lower_fn(
         StageArg::Expr(Expr {
             kind: ExprKind::Call(c),
             ..
-        }) if is_builtin(&c.name.name) => {
+        }) if is_builtin(&c.name.name)
+            && c.args.args.iter().all(|a| {
+                let mut names = Vec::new();
+                free_names(&a.value, &mut names);
+                names.is_empty()
+            }) =>
+        {
             let extra: Vec<&Expr> = c.args.args.iter().map(|a| &a.value).collect();
             builtin_fn(cx, &c.name.name, &extra, c.span, params)
         }

@@ -173,8 +173,9 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
             cx.report(d);
         }
     }
-    let syntax_errors = cx.diags.iter().any(|d| d.code.starts_with("flow::syntax"));
-    if !syntax_errors && file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
+    // Said only when nothing else is wrong: a broken pipeline is not a missing one.
+    let other_errors = cx.diags.iter().any(Diagnostic::is_error);
+    if !other_errors && file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
         cx.report(
             Diagnostic::error(
                 "flow::graph::no_output",

@@ -366,7 +366,9 @@ mod tests {
         for _ in 0..2_000 {
             let len = (next() % 400) as usize;
             let alphabet: &[u8] = b"ab \n\r\xff\xc3\xa9x";
-            let bytes: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
             let max = 1 + (next() % 20) as usize;
             let mut f = LineFramer::new(max);
             let mut rest = &bytes[..];
@@ -386,8 +388,13 @@ mod tests {
                 .collect();
             let got: Vec<&str> = f.out.split_terminator('\n').collect();
             assert_eq!(got, want, "input {bytes:?} max {max}");
-            let lines = bytes.split(|&b| b == b'\n').count() - usize::from(bytes.last() == Some(&b'\n') || bytes.is_empty());
-            assert_eq!(f.records + (f.invalid_utf8 + f.too_long) as usize, lines, "input {bytes:?} max {max}");
+            let lines = bytes.split(|&b| b == b'\n').count()
+                - usize::from(bytes.last() == Some(&b'\n') || bytes.is_empty());
+            assert_eq!(
+                f.records + (f.invalid_utf8 + f.too_long) as usize,
+                lines,
+                "input {bytes:?} max {max}"
+            );
         }
     }
 

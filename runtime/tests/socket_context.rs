@@ -204,3 +204,44 @@ fn graceful_stop_processes_everything_received_and_save_as_text_files_uses_spark
     assert!(dirs >= 1);
     assert_eq!(total, expected(&text));
 }
+
+struct Failing;
+
+impl PartitionSink<(String, i64)> for Failing {
+    fn name(&self) -> String {
+        "failing".into()
+    }
+    fn write_partition(
+        &self,
+        _: BatchTime,
+        _: usize,
+        _: &mut dyn Iterator<Item = (String, i64)>,
+    ) -> Result<(), String> {
+        Err("the database is gone".into())
+    }
+}
+
+#[test]
+fn a_failing_output_fails_the_batch_and_terminates_with_the_error() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let mut ssc = StreamingContext::new(settings()).unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    ssc.socket_text_stream("127.0.0.1", port)
+        .map(|w| (w, 1i64))
+        .foreach_partition(Failing);
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(b"a\nb\n").unwrap();
+    let ended = ssc.await_termination(Some(Duration::from_secs(20)));
+    let sluice_runtime::Termination::Failed(message) = ended else {
+        panic!("expected a failure, got {ended:?}");
+    };
+    assert!(message.contains("the database is gone"), "{message}");
+    assert!(ssc.stop(true).is_err(), "stop reports the failure");
+    let failed = events.0.lock().unwrap().iter().any(|e| {
+        matches!(e, StreamingEvent::BatchCompleted(b) if b.failure.as_deref().is_some_and(|f| f.contains("foreachPartition(failing)")))
+    });
+    assert!(failed, "the listener saw the failed batch");
+}

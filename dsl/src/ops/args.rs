@@ -132,8 +132,15 @@ pub fn literal_int(
     args.iter()
         .enumerate()
         .find(|(i, (n, _))| n.map(|n| n.name == name).unwrap_or(*i == position))
-        .and_then(|(_, (_, e))| match e.kind {
-            sluice_grammar::ast::ExprKind::Int(v) => Some((v, e.span)),
-            _ => None,
+        .and_then(|(_, (_, e))| {
+            use sluice_grammar::ast::{ExprKind, UnOp};
+            match &e.kind {
+                ExprKind::Int(v) => Some((*v, e.span)),
+                ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+                    ExprKind::Int(v) => Some((v.wrapping_neg(), e.span)),
+                    _ => None,
+                },
+                _ => None,
+            }
         })
 }

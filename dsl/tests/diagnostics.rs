@@ -1,0 +1,206 @@
+//! One `check(source, expect)` per case: the codes found and the text under each primary
+//! span. Covers each diagnostic the compiler raises.
+
+fn check(src: &str, expect: &[(&str, &str)]) {
+    let diags = sluice_dsl::check(src);
+    let got: Vec<(&str, &str)> = diags
+        .iter()
+        .map(|d| (d.code, &src[d.primary.span.start..d.primary.span.end]))
+        .collect();
+    assert_eq!(got, expect, "for {src:?}:\n{diags:#?}");
+}
+
+const SRC: &str = "socket(\"h\", 1)";
+
+#[test]
+fn valid_pipelines_have_no_diagnostics() {
+    check(
+        &format!("{SRC} | flatMap split | map (w, 1) | reduceByKey + | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | map x => (x, len(x)) | filter (w, n) => n > 2 && w != \"a\" | print(3)"),
+        &[],
+    );
+    check(&format!("{SRC} | flatMap split(\",\") | map lower | map (w, 1.5) | reduceByKey (a, b) => a * b | saveAsTextFiles(\"o\", \"txt\")"), &[]);
+    check(&format!("{SRC} | map (x, 1) | map p => (p.0, p.1 * 2) | map (k, v) => if v > 1 then k else upper(k) | print"), &[]);
+}
+
+#[test]
+fn operator_placement_and_names() {
+    check(
+        &format!("{SRC} | flatmap split | print"),
+        &[("flow::op::unknown", "flatmap")],
+    );
+    check("map (w, 1) | print", &[("flow::op::not_a_source", "map")]);
+    check(
+        &format!("{SRC} | {SRC} | print"),
+        &[("flow::op::source_in_middle", "socket")],
+    );
+    check(
+        &format!("{SRC} | print | print"),
+        &[("flow::op::after_output", "print")],
+    );
+    check(
+        &format!("{SRC} | map (w, 1)"),
+        &[("flow::graph::no_output", "map (w, 1)")],
+    );
+    check("settings { batch = 1s }", &[("flow::graph::no_output", "")]);
+}
+
+#[test]
+fn types() {
+    check(
+        &format!("{SRC} | reduceByKey + | print"),
+        &[("flow::type::not_a_pair", "reduceByKey")],
+    );
+    check(
+        &format!("{SRC} | map (w, 1) | reduceByKey (a, b) => a > b | print"),
+        &[("flow::type::mismatch", "(a, b) => a > b")],
+    );
+    check(
+        &format!("{SRC} | map w + 1 | print"),
+        &[("flow::type::operator", "w + 1")],
+    );
+    check(
+        &format!("{SRC} | map w.0 | print"),
+        &[("flow::type::no_field", "w.0")],
+    );
+    check(
+        &format!("{SRC} | flatMap lower | print"),
+        &[("flow::type::not_a_list", "lower")],
+    );
+    check(
+        &format!("{SRC} | filter len(w) | print"),
+        &[("flow::type::mismatch", "len(w)")],
+    );
+    check(
+        &format!("{SRC} | map (w, 1) | map (k, v) => v / 2 | print"),
+        &[("flow::unsupported::int_division", "v / 2")],
+    );
+}
+
+#[test]
+fn functions() {
+    check(
+        &format!("{SRC} | map + | print"),
+        &[("flow::fn::arity", "+")],
+    );
+    check(
+        &format!("{SRC} | map (a, b) | print"),
+        &[("flow::fn::template_names", "b")],
+    );
+    check(
+        &format!("{SRC} | map spilt(w) | print"),
+        &[("flow::fn::unknown", "spilt")],
+    );
+    check(
+        &format!("{SRC} | map | print"),
+        &[("flow::arg::missing", "map")],
+    );
+    check(
+        &format!("{SRC} | map (x, 1) | map (a, b, c) => a | print"),
+        &[("flow::fn::arity", "(a, b, c) => a")],
+    );
+    check(
+        &format!("{SRC} | map x => y | print"),
+        &[("flow::name::unknown", "y")],
+    );
+    check(
+        &format!("{SRC} | map {{ |w: String| w }} | print"),
+        &[("flow::unsupported::rust_block", "{ |w: String| w }")],
+    );
+}
+
+#[test]
+fn arguments() {
+    check(
+        "socket(\"h\") | print",
+        &[("flow::arg::missing", "socket(\"h\")")],
+    );
+    check("socket(\"h\", 1, 2) | print", &[("flow::arg::extra", "2")]);
+    check(
+        "socket(\"h\", prot: 1) | print",
+        &[
+            ("flow::arg::missing", "socket(\"h\", prot: 1)"),
+            ("flow::arg::unknown", "prot"),
+        ],
+    );
+    check("socket(1, 1) | print", &[("flow::arg::type", "1")]);
+    check(
+        "socket(\"h\", 70000) | print",
+        &[("flow::arg::range", "70000")],
+    );
+    check(
+        "socket(\"h\", x) | print",
+        &[("flow::arg::not_constant", "x")],
+    );
+    check(&format!("{SRC} | print(-1)"), &[("flow::arg::range", "-1")]);
+}
+
+#[test]
+fn sinks_settings_and_names() {
+    let sink = "sink db = sqlite(path: \"x.db\", table: \"t(k, v)\")\n";
+    check(
+        &format!("{sink}{SRC} | map (w, 1) | reduceByKey + | foreachPartition db"),
+        &[],
+    );
+    check(
+        &format!("{sink}{SRC} | foreachPartition db"),
+        &[("flow::sink::schema_mismatch", "db")],
+    );
+    check(
+        &format!("{sink}{SRC} | map (w, 1) | foreachPartition bd"),
+        &[
+            (
+                "flow::sink::unused",
+                "sink db = sqlite(path: \"x.db\", table: \"t(k, v)\")",
+            ),
+            ("flow::sink::unknown", "bd"),
+        ],
+    );
+    check(
+        &format!("sink db = mysql(path: \"x\", table: \"t(k, v)\")\n{SRC} | print"),
+        &[("flow::sink::unknown_kind", "mysql")],
+    );
+    check(
+        &format!("sink db = sqlite(path: \"x\", table: \"t(k)\")\n{SRC} | print"),
+        &[("flow::sink::table", "\"t(k)\"")],
+    );
+    check(
+        &format!("settings {{ bach = 1s }}\n{SRC} | print"),
+        &[("flow::setting::unknown", "bach")],
+    );
+    check(
+        &format!("settings {{ batch = 5 }}\n{SRC} | print"),
+        &[("flow::setting::type", "5")],
+    );
+    check(
+        &format!("settings {{ batch = 1s, batch = 2s }}\n{SRC} | print"),
+        &[("flow::setting::duplicate", "batch")],
+    );
+    check(
+        &format!("let a = {SRC}\nlet a = {SRC}\na | print"),
+        &[("flow::name::duplicate", "a")],
+    );
+    check(
+        &format!("let a = {SRC}\n{SRC} | print"),
+        &[("flow::graph::unused_stream", "a")],
+    );
+    check(
+        &format!("let a = {SRC} | print"),
+        &[("flow::graph::let_output", "print")],
+    );
+}
+
+#[test]
+fn syntax() {
+    check(
+        "socket(\"h\" 1) | print",
+        &[("flow::syntax::unexpected", "1")],
+    );
+    check(
+        "socket(\"h\", 1) | print(99999999999999999999)",
+        &[("flow::syntax::invalid_literal", "99999999999999999999")],
+    );
+}

@@ -23,6 +23,8 @@ enum Command {
     Check { file: PathBuf },
     /// Print the Rust program generated from a .flow file.
     Expand { file: PathBuf },
+    /// Print the pipeline graph as a mermaid flowchart, edges labelled with element types.
+    Graph { file: PathBuf },
     /// Compile a .flow file into a native program (cached) and run it.
     Run(cli::run::RunArgs),
 }
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { file } => cli::check(&file),
         Command::Expand { file } => cli::expand(&file),
+        Command::Graph { file } => cli::graph(&file),
         Command::Run(args) => cli::run::run(args),
     };
     match result {

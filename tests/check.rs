@@ -81,3 +81,17 @@ fn a_missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such.flow"));
 }
+
+#[test]
+fn graph_prints_mermaid_with_typed_edges_and_let_fan_out() {
+    let out = sluice()
+        .args(["graph", "examples/wordcount.flow"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("flowchart LR\n"));
+    assert_eq!(text.matches("-->|\"(String, i64)\"|").count(), 4, "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -24,7 +24,15 @@ fn text_files_hold_exactly_the_word_counts_of_the_text() {
     run_flow(
         dir.path(),
         &flow,
-        &["--for", "3s", "--batch-log", log.to_str().unwrap()],
+        // `--batch` overrides the file's 200ms.
+        &[
+            "--batch",
+            "250ms",
+            "--for",
+            "3s",
+            "--batch-log",
+            log.to_str().unwrap(),
+        ],
         &[],
     );
     feeder.join().unwrap();
@@ -35,6 +43,18 @@ fn text_files_hold_exactly_the_word_counts_of_the_text() {
     assert_eq!(log.len(), batches, "one log line per batch directory");
     let records: u64 = log.iter().map(|b| b["records"].as_u64().unwrap()).sum();
     assert_eq!(records as usize, text.lines().count());
+    let times: Vec<u64> = log
+        .iter()
+        .map(|b| b["batch_time_ms"].as_u64().unwrap())
+        .collect();
+    assert!(
+        times.iter().all(|t| t % 250 == 0),
+        "batch times are multiples of the interval"
+    );
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] == 250),
+        "one batch per interval, in order: {times:?}"
+    );
     for b in &log {
         for key in [
             "batch_time_ms",

@@ -19,6 +19,10 @@ pub struct Node {
     pub op: &'static str,
     pub kind: OpKind,
     pub span: Span,
+    /// The stage as written.
+    pub label: String,
+    /// The node whose stream it consumes; none for a source.
+    pub input: Option<usize>,
     /// The element type of the stream it produces; none for an output.
     pub out: Option<Type>,
     /// The Rust expression computing it from its input's variable.
@@ -31,6 +35,36 @@ pub struct Graph {
     pub settings: Vec<TokenStream>,
     pub sinks: Vec<SinkDecl>,
     pub pipelines: Vec<Vec<Node>>,
+}
+
+impl Graph {
+    /// The graph as a mermaid flowchart: each operator as written, each edge labelled with
+    /// its element type (`sluice graph`).
+    pub fn to_mermaid(&self) -> String {
+        let nodes: Vec<&Node> = self.pipelines.iter().flatten().collect();
+        let mut out = String::from("flowchart LR\n");
+        for n in &nodes {
+            let shape = match n.kind {
+                OpKind::Source => ("[/", "/]"),
+                OpKind::Transform => ("[", "]"),
+                OpKind::Output => ("[[", "]]"),
+            };
+            let text = n.label.replace('"', "#quot;").replace('|', "#124;");
+            out.push_str(&format!("    n{}{}\"{text}\"{}\n", n.id, shape.0, shape.1));
+        }
+        for n in &nodes {
+            if let Some(from) = n.input {
+                let ty = nodes
+                    .iter()
+                    .find(|m| m.id == from)
+                    .and_then(|m| m.out.as_ref())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                out.push_str(&format!("    n{from} -->|\"{ty}\"| n{}\n", n.id));
+            }
+        }
+        out
+    }
 }
 
 pub fn syntax_diagnostic(e: &ParseError) -> Diagnostic {
@@ -276,6 +310,7 @@ fn pipeline(
                 ty: named.input.ty.clone(),
                 from: named.input.from,
                 var: named.input.var.clone(),
+                node: named.input.node,
             });
             stages = &stages[1..];
         }
@@ -338,12 +373,14 @@ fn pipeline(
         let lowered = (spec.lower)(cx, stage, input.as_ref())?;
         let id = *next_id;
         *next_id += 1;
+        let from = input.as_ref().map(|i| i.node);
         if let Some(out) = &lowered.out {
             let var = format_ident!("s{}", id);
             input = Some(Input {
                 ty: out.clone(),
                 from: stage.span,
                 var: quote::quote!(#var),
+                node: id,
             });
         }
         nodes.push(Node {
@@ -351,6 +388,8 @@ fn pipeline(
             op: spec.name,
             kind: spec.kind,
             span: stage.span,
+            label: cx.text(stage.span).to_string(),
+            input: from,
             out: lowered.out,
             code: lowered.code,
         });

@@ -53,14 +53,19 @@ pub fn program(
     name: &str,
     source_label: &str,
 ) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let c = compile(src, quote::quote!(::sluice_runtime), &CallSite);
+    let c = analyze(src);
     match c.graph {
         Some(g) => Ok((codegen::program(&g, name, source_label), c.diagnostics)),
         None => Err(c.diagnostics),
     }
 }
 
+/// Compiles `src` as the CLI does: spans at the call site, the runtime as `::sluice_runtime`.
+pub fn analyze(src: &str) -> Compiled {
+    compile(src, quote::quote!(::sluice_runtime), &CallSite)
+}
+
 /// Every diagnostic for `src`, as `sluice check` reports them.
 pub fn check(src: &str) -> Vec<Diagnostic> {
-    compile(src, quote::quote!(::sluice_runtime), &CallSite).diagnostics
+    analyze(src).diagnostics
 }

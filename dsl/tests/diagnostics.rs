@@ -204,3 +204,24 @@ fn syntax() {
         &[("flow::syntax::invalid_literal", "99999999999999999999")],
     );
 }
+
+#[test]
+fn types_are_inferred_along_the_seed_pipeline() {
+    let src = "sink jdbc = postgres(url: \"postgresql://h/db\", table: \"streaming_itemcount(item, count)\")\n\
+               socket(\"master\", 9999) | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc";
+    let c = sluice_dsl::analyze(src);
+    let g = c.graph.expect("the seed pipeline compiles");
+    let types: Vec<String> = g.pipelines[0]
+        .iter()
+        .map(|n| {
+            n.out
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".into())
+        })
+        .collect();
+    assert_eq!(
+        types,
+        ["String", "String", "(String, i64)", "(String, i64)", "-"]
+    );
+}

@@ -27,6 +27,19 @@ pub fn check(file: &Path) -> Result<ExitCode, String> {
     }
 }
 
+pub fn graph(file: &Path) -> Result<ExitCode, String> {
+    let (src, name) = read_flow(file)?;
+    let compiled = sluice_dsl::analyze(&src);
+    eprint!("{}", sluice_dsl::render(&name, &src, &compiled.diagnostics));
+    match compiled.graph {
+        Some(g) => {
+            print!("{}", g.to_mermaid());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Ok(ExitCode::FAILURE),
+    }
+}
+
 pub fn expand(file: &Path) -> Result<ExitCode, String> {
     let (src, name) = read_flow(file)?;
     match sluice_dsl::program(&src, &program_name(file), &name) {

@@ -36,6 +36,8 @@ pub struct Input {
     pub ty: Type,
     pub from: Span,
     pub var: TokenStream,
+    /// The id of the node producing it.
+    pub node: usize,
 }
 
 /// A lowered stage: its output type (none for an output) and the Rust expression.

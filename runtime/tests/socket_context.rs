@@ -245,3 +245,53 @@ fn a_failing_output_fails_the_batch_and_terminates_with_the_error() {
     });
     assert!(failed, "the listener saw the failed batch");
 }
+
+#[test]
+fn on_a_manual_clock_batches_are_exactly_the_clock_ticks() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let clock = Arc::new(sluice_runtime::ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(
+        Settings {
+            batch_interval: Duration::from_secs(1),
+            block_interval: Duration::from_millis(200),
+            ..settings()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    let out = wordcount(&mut ssc, port);
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(b"x y x\n").unwrap();
+    // Real time for the receiver to read; no batch can happen while the clock stands still.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(out.0.lock().unwrap().is_empty());
+    for _ in 0..5 {
+        clock.advance(200);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eventually(|| !out.0.lock().unwrap().is_empty());
+    assert_eq!(*out.0.lock().unwrap(), expected("x y x"));
+    conn.write_all(b"y\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        clock.advance(200);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eventually(|| out.0.lock().unwrap().get("y") == Some(&2));
+    let completed: Vec<(u64, u64)> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::BatchCompleted(b) => Some((b.batch_time.0, b.records)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completed, [(11_000, 1), (12_000, 1)]);
+    drop(ssc);
+}

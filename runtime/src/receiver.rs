@@ -196,7 +196,8 @@ impl SocketReceiver {
             } else {
                 framer.push(&buf[..n]);
             }
-            self.sup.store_many(&framer.out, framer.records);
+            let (text, records) = framer.output();
+            self.sup.store_many(text, records);
             for (reason, count) in framer.take_skips() {
                 self.sup.post(StreamingEvent::RecordsSkipped {
                     stream: self.sup.stream,
@@ -204,8 +205,7 @@ impl SocketReceiver {
                     count,
                 });
             }
-            framer.out.clear();
-            framer.records = 0;
+            framer.clear_output();
             if n == 0 {
                 return Ok(false);
             }
@@ -213,9 +213,10 @@ impl SocketReceiver {
     }
 }
 
-/// Splits a byte stream into validated text records. Complete records collect in `out`,
-/// each followed by `\n`; records that are not UTF-8 or are too long are counted, not kept.
-struct LineFramer {
+/// Splits a byte stream into validated text records. Complete records collect in the
+/// output, each followed by `\n`; records that are not UTF-8 or are longer than the limit
+/// are counted, not kept. Bytes may arrive cut anywhere.
+pub struct LineFramer {
     max: usize,
     pending: Vec<u8>,
     /// Inside a record already known to be too long: drop bytes up to its end.
@@ -227,7 +228,8 @@ struct LineFramer {
 }
 
 impl LineFramer {
-    fn new(max: usize) -> Self {
+    /// A framer keeping records of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
         LineFramer {
             max,
             pending: Vec::new(),
@@ -239,7 +241,8 @@ impl LineFramer {
         }
     }
 
-    fn push(&mut self, mut chunk: &[u8]) {
+    /// Takes the next bytes of the stream.
+    pub fn push(&mut self, mut chunk: &[u8]) {
         while let Some(nl) = memchr::memchr(b'\n', chunk) {
             let (line, rest) = (&chunk[..nl], &chunk[nl + 1..]);
             if self.skipping {
@@ -271,7 +274,7 @@ impl LineFramer {
     }
 
     /// End of stream: a last record without a terminator still counts.
-    fn finish(&mut self) {
+    pub fn finish(&mut self) {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
             self.record(&last);
@@ -295,7 +298,19 @@ impl LineFramer {
         }
     }
 
-    fn take_skips(&mut self) -> impl Iterator<Item = (SkipReason, u64)> {
+    /// The complete records so far (each followed by `\n`) and how many there are.
+    pub fn output(&self) -> (&str, usize) {
+        (&self.out, self.records)
+    }
+
+    /// Forgets the records handed on, keeping any partial record.
+    pub fn clear_output(&mut self) {
+        self.out.clear();
+        self.records = 0;
+    }
+
+    /// Records skipped since the last call, by reason.
+    pub fn take_skips(&mut self) -> impl Iterator<Item = (SkipReason, u64)> {
         let skips = [
             (
                 SkipReason::InvalidUtf8,

@@ -114,7 +114,10 @@ fn sigterm_stops_gracefully_after_finishing_what_was_received() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopping gracefully (SIGTERM)"), "{stderr}");
-    assert!(!stderr.contains("sluice: building"), "the second run of an unchanged file reuses the build: {stderr}");
+    assert!(
+        !stderr.contains("sluice: building"),
+        "the second run of an unchanged file reuses the build: {stderr}"
+    );
     let (counts, _) = sum_text_files(&dir.path().join("out"), "wc");
     assert_counts(&counts, &word_counts(&text));
 }

@@ -1,7 +1,7 @@
 //! `StreamingContext`: owns the graph, the settings and the running parts; `start`,
 //! `await_termination`, graceful `stop`.
 
-use crate::dstream::{DStream, Graph, ReceiverInput};
+use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -104,6 +104,15 @@ impl StreamingContext {
         DStream::new(Arc::new(ReceiverInput { stream }), self.graph.clone())
     }
 
+    /// A stream of batches given in advance, one per batch interval, then empty ones
+    /// (Spark's `queueStream` with `oneAtATime`). For tests and examples.
+    pub fn queue_stream<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        batches: Vec<Vec<T>>,
+    ) -> DStream<T> {
+        DStream::new(Arc::new(QueueInput::new(batches)), self.graph.clone())
+    }
+
     pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
         self.bus.add(l);
     }
@@ -151,7 +160,8 @@ impl StreamingContext {
             bus: self.bus.clone(),
             jobs: jobs_tx,
         };
-        let generator = self.rt.spawn(generator.run(control_rx));
+        let first = generator.first_batch_time();
+        let generator = self.rt.spawn(generator.run(first, control_rx));
         self.running = Some(Running {
             receivers,
             generator,

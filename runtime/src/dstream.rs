@@ -90,6 +90,102 @@ impl Node<String> for ReceiverInput {
     }
 }
 
+/// Batches given in advance, one per batch interval (Spark's `queueStream` with
+/// `oneAtATime`); an empty batch once the queue is drained. For tests and examples.
+pub(crate) struct QueueInput<T> {
+    state: Mutex<QueueState<T>>,
+}
+
+struct QueueState<T> {
+    queue: std::collections::VecDeque<Vec<T>>,
+    /// The batch each time took, so every output operation of a batch sees the same one.
+    taken: std::collections::BTreeMap<BatchTime, Arc<Vec<T>>>,
+}
+
+impl<T> QueueInput<T> {
+    pub fn new(batches: Vec<Vec<T>>) -> Self {
+        QueueInput {
+            state: Mutex::new(QueueState {
+                queue: batches.into(),
+                taken: Default::default(),
+            }),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let batch = match s.taken.get(&cx.time) {
+            Some(b) => b.clone(),
+            None => {
+                let b = Arc::new(s.queue.pop_front().unwrap_or_default());
+                s.taken = s.taken.split_off(&cx.time);
+                s.taken.insert(cx.time, b.clone());
+                b
+            }
+        };
+        let part = Box::new(move || {
+            Box::new((0..batch.len()).map(move |i| batch[i].clone())) as Records<T>
+        }) as Partition<T>;
+        Rdd { parts: vec![part] }
+    }
+}
+
+/// Several streams' partitions side by side (Spark's `union`).
+struct Union<T> {
+    parents: Vec<Arc<dyn Node<T>>>,
+}
+
+impl<T: 'static> Node<T> for Union<T> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
+        Rdd {
+            parts: self
+                .parents
+                .iter()
+                .flat_map(|p| p.compute(cx).parts)
+                .collect(),
+        }
+    }
+}
+
+/// Folds one partition to at most one value.
+type PartitionFold<T, U> = Arc<dyn Fn(Records<T>) -> Option<U> + Send + Sync>;
+
+/// A batch folded to at most one element: computed per partition in parallel, then
+/// combined (`count`, `reduce`).
+struct Fold<T, U> {
+    parent: Arc<dyn Node<T>>,
+    per_partition: PartitionFold<T, U>,
+    combine: Arc<dyn Fn(U, U) -> U + Send + Sync>,
+    /// What an empty batch gives: `count` says 0, `reduce` says nothing.
+    empty: Option<fn() -> U>,
+}
+
+impl<T: 'static, U: Send + 'static> Node<U> for Fold<T, U> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
+        let tasks: Vec<_> = self
+            .parent
+            .compute(cx)
+            .parts
+            .into_iter()
+            .map(|p| {
+                let f = self.per_partition.clone();
+                move || f(p())
+            })
+            .collect();
+        let folded = cx
+            .exec
+            .run_tasks(tasks)
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| (self.combine)(a, b))
+            .or_else(|| self.empty.map(|e| e()));
+        let part = Box::new(move || Box::new(folded.into_iter()) as Records<U>) as Partition<U>;
+        Rdd { parts: vec![part] }
+    }
+}
+
 struct Narrow<T, U> {
     parent: Arc<dyn Node<T>>,
     apply: Arc<dyn Fn(Records<T>) -> Records<U> + Send + Sync>,
@@ -170,6 +266,57 @@ impl<T: Send + 'static> DStream<T> {
             let f = f.clone();
             Box::new(it.filter(move |x| f(x)))
         })
+    }
+
+    /// Spark's `union`: the elements of both streams.
+    pub fn union(&self, other: &DStream<T>) -> DStream<T> {
+        DStream::new(
+            Arc::new(Union {
+                parents: vec![self.node.clone(), other.node.clone()],
+            }),
+            self.graph.clone(),
+        )
+    }
+
+    /// Spark's `count`: one element per batch, the number of elements (0 when empty).
+    pub fn count(&self) -> DStream<i64> {
+        DStream::new(
+            Arc::new(Fold {
+                parent: self.node.clone(),
+                per_partition: Arc::new(|it: Records<T>| Some(it.count() as i64)),
+                combine: Arc::new(|a: i64, b: i64| a + b),
+                empty: Some(|| 0),
+            }),
+            self.graph.clone(),
+        )
+    }
+
+    /// Spark's `reduce`: one element per batch, all elements folded with `f`; nothing
+    /// for an empty batch.
+    pub fn reduce<F>(&self, f: F) -> DStream<T>
+    where
+        F: Fn(T, T) -> T + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        DStream::new(
+            Arc::new(Fold {
+                parent: self.node.clone(),
+                per_partition: Arc::new(move |it: Records<T>| it.reduce(|a, b| f(a, b))),
+                combine: Arc::new(move |a, b| g(a, b)),
+                empty: None,
+            }),
+            self.graph.clone(),
+        )
+    }
+
+    /// Spark's `countByValue`: each distinct element with how often it occurs.
+    pub fn count_by_value(&self) -> DStream<(T, i64)>
+    where
+        T: Hash + Eq,
+    {
+        self.map(|x| (x, 1i64))
+            .reduce_by_key(|a, b| a.wrapping_add(b))
     }
 
     fn register(
@@ -435,6 +582,35 @@ where
     K: Hash + Eq + Send + 'static,
     V: Default + Send + 'static,
 {
+    /// Spark's `mapValues`: `f` applied to each value, keys kept.
+    pub fn map_values<W, F>(&self, f: F) -> DStream<(K, W)>
+    where
+        W: Send + 'static,
+        F: Fn(V) -> W + Send + Sync + 'static,
+    {
+        self.map(move |(k, v)| (k, f(v)))
+    }
+
+    /// Spark's `flatMapValues`: each value of `f`'s result paired with the key.
+    pub fn flat_map_values<W, I, F>(&self, f: F) -> DStream<(K, W)>
+    where
+        K: Clone,
+        W: Send + 'static,
+        I: IntoIterator<Item = W> + 'static,
+        I::IntoIter: Send + 'static,
+        F: Fn(V) -> I + Send + Sync + 'static,
+    {
+        self.flat_map(move |(k, v)| f(v).into_iter().map(move |w| (k.clone(), w)))
+    }
+
+    /// Spark's `groupByKey`: per batch, every value of each key, hash partitioned.
+    pub fn group_by_key(&self) -> DStream<(K, Vec<V>)> {
+        self.map(|(k, v)| (k, vec![v])).reduce_by_key(|mut a, b| {
+            a.extend(b);
+            a
+        })
+    }
+
     /// Spark's `reduceByKey`: per batch, the values of each key folded with `f`, hash
     /// partitioned into `shuffle_partitions` partitions.
     pub fn reduce_by_key<F>(&self, f: F) -> DStream<(K, V)>

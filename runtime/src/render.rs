@@ -47,6 +47,20 @@ impl SparkString for f64 {
     }
 }
 
+impl<T: SparkString> SparkString for Vec<T> {
+    /// What `groupByKey` gives: Spark prints its values as a `CompactBuffer`.
+    fn write_spark(&self, out: &mut String) {
+        out.push_str("CompactBuffer(");
+        for (i, x) in self.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            x.write_spark(out);
+        }
+        out.push(')');
+    }
+}
+
 macro_rules! tuple_spark_string {
     ($($name:ident $idx:tt),+) => {
         impl<$($name: SparkString),+> SparkString for ($($name,)+) {
@@ -86,5 +100,9 @@ mod tests {
         assert_eq!(s(0.25f64), "0.25");
         assert_eq!(s(f64::NAN), "NaN");
         assert_eq!(s(("a", "b", 1i64)), "(a,b,1)");
+        assert_eq!(
+            s(("k".to_string(), vec![1i64, 2])),
+            "(k,CompactBuffer(1, 2))"
+        );
     }
 }

@@ -168,8 +168,10 @@ impl JobGenerator {
         (self.clock.now_ms() / self.interval_ms + 1) * self.interval_ms
     }
 
-    pub async fn run(self, mut control: watch::Receiver<GeneratorControl>) {
-        let mut t = self.first_batch_time();
+    /// Runs from batch time `first` (see [`Self::first_batch_time`], read when the context
+    /// starts, so the first batch does not depend on when this task is first polled).
+    pub async fn run(self, first: u64, mut control: watch::Receiver<GeneratorControl>) {
+        let mut t = first;
         loop {
             tokio::select! {
                 _ = self.clock.wait_till(t) => {}
@@ -232,9 +234,8 @@ mod tests {
             jobs: tx,
         };
         let (ctl, ctl_rx) = watch::channel(GeneratorControl::Run);
-        let task = tokio::spawn(gen.run(ctl_rx));
-        // Let the generator read the start time before the clock moves.
-        tokio::task::yield_now().await;
+        let first = gen.first_batch_time();
+        let task = tokio::spawn(gen.run(first, ctl_rx));
         blocks.add_block(Block {
             stream: 0,
             id: 0,

@@ -1,0 +1,176 @@
+//! Per-batch operators with Spark's meaning, on queued batches and a manual clock, so
+//! every batch's input and output is exact.
+
+use sluice_runtime::{BatchTime, DStream, ManualClock, PartitionSink, Settings, StreamingContext};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Collects each batch's elements, by batch time.
+struct Collect<T>(Arc<Mutex<BTreeMap<u64, Vec<T>>>>);
+
+impl<T: Send> PartitionSink<T> for Collect<T> {
+    fn name(&self) -> String {
+        "collect".into()
+    }
+    fn write_partition(
+        &self,
+        t: BatchTime,
+        _: usize,
+        records: &mut dyn Iterator<Item = T>,
+    ) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .entry(t.0)
+            .or_default()
+            .extend(records);
+        Ok(())
+    }
+}
+
+/// Builds a pipeline on queued batches, runs `n` batches on a manual clock, and returns
+/// each batch's output (sorted, so partitioning does not matter), in time order.
+fn run<T, U>(
+    batches: Vec<Vec<T>>,
+    n: u64,
+    build: impl FnOnce(&mut StreamingContext, DStream<T>) -> DStream<U>,
+) -> Vec<Vec<U>>
+where
+    T: Clone + Send + Sync + 'static,
+    U: Ord + Send + 'static,
+{
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(
+        Settings {
+            batch_interval: Duration::from_secs(1),
+            shuffle_partitions: 3,
+            ..Settings::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let input = ssc.queue_stream(batches);
+    let out = Arc::new(Mutex::new(BTreeMap::new()));
+    build(&mut ssc, input).foreach_partition(Collect(out.clone()));
+    ssc.start().unwrap();
+    for i in 1..=n {
+        clock.advance(1_000);
+        let want = BatchTime(10_000 + i * 1_000);
+        for _ in 0..1_000 {
+            if ssc.last_completed_batch() == Some(want) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(ssc.last_completed_batch(), Some(want), "batch {i} ran");
+    }
+    ssc.stop(false).unwrap();
+    let mut got = std::mem::take(&mut *out.lock().unwrap());
+    (1..=n)
+        .map(|i| {
+            let mut b = got.remove(&(10_000 + i * 1_000)).unwrap_or_default();
+            b.sort();
+            b
+        })
+        .collect()
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn count_gives_one_element_per_batch_even_when_empty() {
+    let got = run(vec![words("a b c"), vec![], words("d")], 4, |_, s| {
+        s.count()
+    });
+    assert_eq!(got, [vec![3], vec![0], vec![1], vec![0]]);
+}
+
+#[test]
+fn reduce_folds_each_batch_and_gives_nothing_for_an_empty_one() {
+    let got = run(vec![vec![1i64, 2, 3], vec![], vec![10]], 3, |_, s| {
+        s.reduce(|a, b| a + b)
+    });
+    assert_eq!(got, [vec![6], vec![], vec![10]]);
+}
+
+#[test]
+fn count_by_value_counts_within_each_batch() {
+    let got = run(vec![words("a b a"), words("a")], 2, |_, s| {
+        s.count_by_value()
+    });
+    assert_eq!(
+        got,
+        [
+            vec![("a".to_string(), 2), ("b".to_string(), 1)],
+            vec![("a".to_string(), 1)]
+        ]
+    );
+}
+
+#[test]
+fn union_pairs_batches_of_the_same_time() {
+    let got = run(vec![vec![1i64], vec![2]], 2, |ssc, s| {
+        let other = ssc.queue_stream(vec![vec![100i64, 200], vec![]]);
+        s.union(&other)
+    });
+    assert_eq!(got, [vec![1, 100, 200], vec![2]]);
+}
+
+#[test]
+fn map_values_flat_map_values_and_group_by_key_keep_keys() {
+    let pairs = vec![vec![
+        ("a".to_string(), 1i64),
+        ("b".to_string(), 2),
+        ("a".to_string(), 3),
+    ]];
+    let mapped = run(pairs.clone(), 1, |_, s| s.map_values(|v| v * 10));
+    assert_eq!(
+        mapped,
+        [vec![
+            ("a".to_string(), 10),
+            ("a".to_string(), 30),
+            ("b".to_string(), 20)
+        ]]
+    );
+    let flat = run(pairs.clone(), 1, |_, s| s.flat_map_values(|v| 0..v));
+    assert_eq!(flat[0].len(), 1 + 2 + 3);
+    assert_eq!(flat[0].iter().filter(|(k, _)| k == "a").count(), 4);
+    let grouped = run(pairs, 1, |_, s| {
+        s.group_by_key().map(|(k, mut vs)| {
+            vs.sort();
+            (k, vs)
+        })
+    });
+    assert_eq!(
+        grouped,
+        [vec![
+            ("a".to_string(), vec![1, 3]),
+            ("b".to_string(), vec![2])
+        ]]
+    );
+}
+
+#[test]
+fn every_output_of_a_batch_sees_the_same_queued_batch() {
+    let clock = Arc::new(ManualClock::new(0));
+    let mut ssc = StreamingContext::with_clock(Settings::default(), clock.clone()).unwrap();
+    let s = ssc.queue_stream(vec![vec![1i64, 2]]);
+    let a = Arc::new(Mutex::new(BTreeMap::new()));
+    let b = Arc::new(Mutex::new(BTreeMap::new()));
+    s.count().foreach_partition(Collect(a.clone()));
+    s.foreach_partition(Collect(b.clone()));
+    ssc.start().unwrap();
+    clock.advance(1_000);
+    for _ in 0..1_000 {
+        if ssc.last_completed_batch().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ssc.stop(false).unwrap();
+    assert_eq!(a.lock().unwrap().get(&1_000), Some(&vec![2]));
+    assert_eq!(b.lock().unwrap().get(&1_000).map(Vec::len), Some(2));
+}

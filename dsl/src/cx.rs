@@ -29,6 +29,10 @@ pub struct Cx<'a> {
     pub rt: TokenStream,
     pub spans: &'a dyn SpanMap,
     pub sinks: BTreeMap<String, SinkDecl>,
+    /// Streams named by `let`, for operators that take a second stream (`union`).
+    pub streams: BTreeMap<String, crate::ops::Input>,
+    /// Named streams an operator argument used.
+    pub used_streams: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Cx<'a> {
@@ -39,6 +43,8 @@ impl<'a> Cx<'a> {
             rt,
             spans,
             sinks: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            used_streams: Default::default(),
         }
     }
 

@@ -269,8 +269,15 @@ fn lambda(
     let sp = cx.span(span);
     let mut env = Env::new();
     let mut pattern = Vec::new();
+    let mut used = Vec::new();
+    free_names(body, &mut used);
     let bind = |env: &mut Env, n: &sluice_grammar::ast::Ident, ty: &Type, cx: &Cx| {
-        let ident = format_ident!("v_{}", n.name, span = cx.span(n.span));
+        // A parameter the body ignores is bound as `_…`, so generated code warns of nothing.
+        let ident = if used.iter().any(|(u, _)| *u == n.name) {
+            format_ident!("v_{}", n.name, span = cx.span(n.span))
+        } else {
+            format_ident!("_v_{}", n.name, span = cx.span(n.span))
+        };
         env.insert(
             n.name.clone(),
             Binding {

@@ -182,6 +182,7 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
             bind.is_some(),
         ) {
             if let (Some(name), Some(input)) = (bind, open) {
+                cx.streams.insert(name.name.clone(), input.clone());
                 streams.insert(
                     name.name.clone(),
                     Named {
@@ -195,7 +196,7 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
         }
     }
     for (name, s) in &streams {
-        if !s.used {
+        if !s.used && !cx.used_streams.contains(name) {
             let mut d = Diagnostic::error(
                 "flow::graph::unused_stream",
                 s.span,

@@ -42,6 +42,16 @@ impl Type {
         }
     }
 
+    /// Whether values can key a hash map (floats cannot: no exact equality).
+    pub fn is_hashable(&self) -> bool {
+        match self {
+            Type::F64 => false,
+            Type::Tuple(items) => items.iter().all(Type::is_hashable),
+            Type::List(t) => t.is_hashable(),
+            Type::String | Type::I64 | Type::Bool => true,
+        }
+    }
+
     /// Whether values of this type are copied rather than moved.
     pub fn is_copy(&self) -> bool {
         match self {

@@ -225,3 +225,52 @@ fn types_are_inferred_along_the_seed_pipeline() {
         ["String", "String", "(String, i64)", "(String, i64)", "-"]
     );
 }
+
+#[test]
+fn per_batch_operators() {
+    check(
+        &format!("let a = {SRC}\n{SRC} | union a | count | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | flatMap split | countByValue | mapValues n => n * 2 | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | map (line, line) | flatMapValues split | groupByKey | print"),
+        &[],
+    );
+    check(&format!("{SRC} | map len(line) | reduce + | print"), &[]);
+    check(
+        &format!("{SRC} | count 5 | print"),
+        &[("flow::arg::extra", "5")],
+    );
+    check(
+        &format!("{SRC} | union b | print"),
+        &[("flow::name::unknown", "b")],
+    );
+    check(
+        &format!("let a = {SRC} | count\n{SRC} | union a | print"),
+        &[("flow::type::mismatch", "a")],
+    );
+    check(
+        &format!("{SRC} | map (1.5, line) | groupByKey | print"),
+        &[("flow::type::not_hashable", "groupByKey")],
+    );
+    check(
+        &format!("{SRC} | map 1.5 | countByValue | print"),
+        &[("flow::type::not_hashable", "countByValue")],
+    );
+    check(
+        &format!("{SRC} | mapValues len | print"),
+        &[("flow::type::not_a_pair", "mapValues")],
+    );
+    check(
+        &format!("{SRC} | map (line, 1) | flatMapValues n => n | print"),
+        &[("flow::type::not_a_list", "n => n")],
+    );
+    check(
+        &format!("{SRC} | map (line, 1) | reduce + | print"),
+        &[("flow::type::operator", "+")],
+    );
+}

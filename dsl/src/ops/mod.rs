@@ -5,14 +5,21 @@
 //! specs (`sluice docs`), and every example in it is compiled by a test.
 
 pub(crate) mod args;
+mod count;
+mod count_by_value;
 mod filter;
 mod flat_map;
+mod flat_map_values;
 mod foreach_partition;
+mod group_by_key;
 mod map;
+mod map_values;
 mod print;
+mod reduce;
 mod reduce_by_key;
 mod save_as_text_files;
 mod socket;
+mod union;
 
 use crate::cx::Cx;
 use crate::types::Type;
@@ -32,6 +39,7 @@ pub enum OpKind {
 
 /// What flows into a stage: the stream's element type, where that type came from, and
 /// the generated variable holding the stream.
+#[derive(Clone)]
 pub struct Input {
     pub ty: Type,
     pub from: Span,
@@ -65,11 +73,81 @@ pub const OPERATORS: &[&OpSpec] = &[
     &map::SPEC,
     &flat_map::SPEC,
     &filter::SPEC,
+    &union::SPEC,
+    &count::SPEC,
+    &reduce::SPEC,
+    &count_by_value::SPEC,
+    &map_values::SPEC,
+    &flat_map_values::SPEC,
     &reduce_by_key::SPEC,
+    &group_by_key::SPEC,
     &print::SPEC,
     &save_as_text_files::SPEC,
     &foreach_partition::SPEC,
 ];
+
+/// The key and value types of a pair stream, or a `not_a_pair` diagnostic naming `op`.
+pub(crate) fn expect_pair(
+    cx: &mut Cx,
+    op: &str,
+    stage: &Stage,
+    input: &Input,
+) -> Option<(Type, Type)> {
+    match input.ty.as_pair() {
+        Some((k, v)) => {
+            if !k.is_hashable() {
+                cx.report(
+                    crate::diagnostic::Diagnostic::error(
+                        "flow::type::not_hashable",
+                        stage.op.span,
+                        format!(
+                            "`{op}` groups by key, but keys of type {k} cannot be compared exactly"
+                        ),
+                    )
+                    .label("key contains a float")
+                    .also(input.from, format!("this produces {}", input.ty))
+                    .help("key by a string or an integer instead"),
+                );
+                return None;
+            }
+            Some((k.clone(), v.clone()))
+        }
+        None => {
+            cx.report(
+                crate::diagnostic::Diagnostic::error(
+                    "flow::type::not_a_pair",
+                    stage.op.span,
+                    format!(
+                        "`{op}` needs a stream of (key, value) pairs, but this stream carries {}",
+                        input.ty
+                    ),
+                )
+                .label("needs (K, V) pairs")
+                .also(input.from, format!("this produces {}", input.ty))
+                .help("make pairs first, e.g. `map (w, 1)` to count words"),
+            );
+            None
+        }
+    }
+}
+
+/// Reports an argument given to an operator that takes none.
+pub(crate) fn no_argument(cx: &mut Cx, stage: &Stage) -> Option<()> {
+    match &stage.arg {
+        None => Some(()),
+        Some(a) => {
+            cx.report(
+                crate::diagnostic::Diagnostic::error(
+                    "flow::arg::extra",
+                    a.span(),
+                    format!("`{}` takes no argument", stage.op.name),
+                )
+                .label("unexpected"),
+            );
+            None
+        }
+    }
+}
 
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {
     OPERATORS.iter().copied().find(|op| op.name == name)

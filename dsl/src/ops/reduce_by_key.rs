@@ -20,20 +20,7 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let Some((_, v)) = input.ty.as_pair() else {
-        cx.report(
-            Diagnostic::error(
-                "flow::type::not_a_pair",
-                stage.op.span,
-                format!("`reduceByKey` needs a stream of (key, value) pairs, but this stream carries {}", input.ty),
-            )
-            .label("needs (K, V) pairs")
-            .also(input.from, format!("this produces {}", input.ty))
-            .help("make pairs first, e.g. `map (w, 1)` to count words"),
-        );
-        return None;
-    };
-    let v = v.clone();
+    let (_, v) = super::expect_pair(cx, "reduceByKey", stage, input)?;
     let (out, f) = lower_fn(
         cx,
         "reduceByKey",

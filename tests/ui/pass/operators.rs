@@ -1,0 +1,13 @@
+// Every per-batch operator's generated code type-checks against the runtime.
+fn main() {
+    let p = sluice::stream! {
+        let other = socket("127.0.0.1", 9998)
+        let lines = socket("127.0.0.1", 9999) | union other
+        lines | count | print
+        lines | map len(line) | reduce + | print
+        lines | flatMap split | countByValue | mapValues n => n * 2 | print
+        lines | map (line, line) | flatMapValues split | groupByKey | print
+        lines | filter line != "" | map (line, 1.5) | reduceByKey + | print
+    };
+    assert_eq!(p.name, "stream");
+}

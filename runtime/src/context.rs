@@ -66,6 +66,7 @@ impl StreamingContext {
                 "the batch interval must be at least 1ms".into(),
             ));
         }
+        let batch_ms = settings.batch_interval.as_millis() as u64;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sluice-io")
@@ -76,7 +77,7 @@ impl StreamingContext {
             settings,
             clock,
             rt,
-            graph: Arc::new(Graph::default()),
+            graph: Arc::new(Graph::new(batch_ms)),
             inputs: Vec::new(),
             bus: Arc::new(ListenerBus::default()),
             blocks: Arc::new(ReceivedBlockTracker::default()),
@@ -131,6 +132,8 @@ impl StreamingContext {
         {
             return Err(Error::State("has no output operations registered"));
         }
+        let interval_ms = self.settings.batch_interval.as_millis() as u64;
+        let first = JobGenerator::first_batch_time(&*self.clock, interval_ms);
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (completed_tx, completed) = watch::channel(None);
         let scheduler = JobScheduler {
@@ -142,6 +145,7 @@ impl StreamingContext {
             clock: self.clock.clone(),
             termination: self.termination.clone(),
             completed: completed_tx,
+            first_batch: first,
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())
@@ -155,12 +159,11 @@ impl StreamingContext {
         let (control, control_rx) = watch::channel(GeneratorControl::Run);
         let generator = JobGenerator {
             clock: self.clock.clone(),
-            interval_ms: self.settings.batch_interval.as_millis() as u64,
+            interval_ms,
             blocks: self.blocks.clone(),
             bus: self.bus.clone(),
             jobs: jobs_tx,
         };
-        let first = generator.first_batch_time();
         let generator = self.rt.spawn(generator.run(first, control_rx));
         self.running = Some(Running {
             receivers,

@@ -10,7 +10,7 @@ use crate::executor::Executor;
 use crate::render::SparkString;
 use crate::settings::Settings;
 use crate::time::BatchTime;
-use crate::tracker::AllocatedBlocks;
+use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::io::Write;
@@ -20,9 +20,31 @@ use std::sync::{Arc, Mutex};
 /// What computing one batch needs.
 pub struct BatchCx<'a> {
     pub time: BatchTime,
-    pub blocks: &'a AllocatedBlocks,
+    /// The blocks allocated to `time`.
+    pub blocks: AllocatedBlocks,
+    /// Where the blocks of other (remembered) batches come from, for windows.
+    pub tracker: &'a ReceivedBlockTracker,
     pub exec: &'a Executor,
     pub settings: &'a Settings,
+    /// The time before the first batch (Spark's `zeroTime`): windows and slides count from it.
+    pub zero: BatchTime,
+    /// How far back past batches are kept, in milliseconds (the longest window).
+    pub remember_ms: u64,
+}
+
+impl<'a> BatchCx<'a> {
+    /// The context of an earlier batch, for a window looking back.
+    pub fn at(&self, time: BatchTime) -> BatchCx<'a> {
+        BatchCx {
+            time,
+            blocks: self.tracker.blocks_of_batch(time),
+            tracker: self.tracker,
+            exec: self.exec,
+            settings: self.settings,
+            zero: self.zero,
+            remember_ms: self.remember_ms,
+        }
+    }
 }
 
 /// One partition of a batch: produces its records when run.
@@ -45,18 +67,36 @@ pub(crate) type Job = Box<dyn Fn(&BatchCx<'_>) -> Result<(), String> + Send + Sy
 pub(crate) struct OutputOp {
     pub name: String,
     pub run: Job,
+    /// Runs only at times a multiple of this after the zero time (a windowed stream's
+    /// slide); every batch when `None`.
+    pub slide_ms: Option<u64>,
 }
 
 /// The operator graph a context owns; streams register their output operations here.
-#[derive(Default)]
 pub(crate) struct Graph {
     pub outputs: Mutex<Vec<OutputOp>>,
+    /// The batch interval, in milliseconds.
+    pub batch_ms: u64,
+    /// The longest window, so its batches are kept that long.
+    pub remember_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Graph {
+    pub fn new(batch_ms: u64) -> Self {
+        Graph {
+            outputs: Mutex::default(),
+            batch_ms,
+            remember_ms: Default::default(),
+        }
+    }
 }
 
 /// A discretized stream of `T`.
 pub struct DStream<T> {
     node: Arc<dyn Node<T>>,
     graph: Arc<Graph>,
+    /// Set on windowed streams: how often they produce a batch, in milliseconds.
+    slide_ms: Option<u64>,
 }
 
 impl<T> Clone for DStream<T> {
@@ -64,6 +104,7 @@ impl<T> Clone for DStream<T> {
         DStream {
             node: self.node.clone(),
             graph: self.graph.clone(),
+            slide_ms: self.slide_ms,
         }
     }
 }
@@ -120,7 +161,9 @@ impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
             Some(b) => b.clone(),
             None => {
                 let b = Arc::new(s.queue.pop_front().unwrap_or_default());
-                s.taken = s.taken.split_off(&cx.time);
+                s.taken = s
+                    .taken
+                    .split_off(&BatchTime(cx.time.0.saturating_sub(cx.remember_ms)));
                 s.taken.insert(cx.time, b.clone());
                 b
             }
@@ -129,6 +172,29 @@ impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
             Box::new((0..batch.len()).map(move |i| batch[i].clone())) as Records<T>
         }) as Partition<T>;
         Rdd { parts: vec![part] }
+    }
+}
+
+/// The batches of the last `length_ms`, as one batch (Spark's `WindowedDStream`).
+struct Window<T> {
+    parent: Arc<dyn Node<T>>,
+    length_ms: u64,
+    /// The parent's interval: the window's batches are this far apart.
+    step_ms: u64,
+}
+
+impl<T: 'static> Node<T> for Window<T> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
+        let t = cx.time.0;
+        let mut parts = Vec::new();
+        let mut s = t.saturating_sub(self.length_ms) + self.step_ms;
+        while s <= t {
+            if s > cx.zero.0 {
+                parts.extend(self.parent.compute(&cx.at(BatchTime(s))).parts);
+            }
+            s += self.step_ms;
+        }
+        Rdd { parts }
     }
 }
 
@@ -212,20 +278,60 @@ impl<T: 'static, U: 'static> Node<U> for Narrow<T, U> {
 
 impl<T: Send + 'static> DStream<T> {
     pub(crate) fn new(node: Arc<dyn Node<T>>, graph: Arc<Graph>) -> Self {
-        DStream { node, graph }
+        DStream {
+            node,
+            graph,
+            slide_ms: None,
+        }
+    }
+
+    /// A stream computed from this one, producing batches as often as this one does.
+    fn derive<U>(&self, node: Arc<dyn Node<U>>) -> DStream<U> {
+        DStream {
+            node,
+            graph: self.graph.clone(),
+            slide_ms: self.slide_ms,
+        }
+    }
+
+    /// Spark's `window(length, slide)`: every `slide`, the elements of the batches of the
+    /// last `length`. Both must be multiples of this stream's own interval.
+    pub fn window(
+        &self,
+        length: std::time::Duration,
+        slide: std::time::Duration,
+    ) -> crate::Result<DStream<T>> {
+        let own = self.slide_ms.unwrap_or(self.graph.batch_ms);
+        let (length_ms, slide_ms) = (length.as_millis() as u64, slide.as_millis() as u64);
+        for (what, ms) in [("window length", length_ms), ("slide", slide_ms)] {
+            if ms == 0 || ms % own != 0 {
+                return Err(crate::Error::Settings(format!(
+                    "the {what} ({ms}ms) must be a positive multiple of the stream's interval ({own}ms)"
+                )));
+            }
+        }
+        self.graph
+            .remember_ms
+            .fetch_max(length_ms + own, std::sync::atomic::Ordering::Relaxed);
+        Ok(DStream {
+            node: Arc::new(Window {
+                parent: self.node.clone(),
+                length_ms,
+                step_ms: own,
+            }),
+            graph: self.graph.clone(),
+            slide_ms: Some(slide_ms),
+        })
     }
 
     fn narrow<U: Send + 'static>(
         &self,
         apply: impl Fn(Records<T>) -> Records<U> + Send + Sync + 'static,
     ) -> DStream<U> {
-        DStream::new(
-            Arc::new(Narrow {
-                parent: self.node.clone(),
-                apply: Arc::new(apply),
-            }),
-            self.graph.clone(),
-        )
+        self.derive(Arc::new(Narrow {
+            parent: self.node.clone(),
+            apply: Arc::new(apply),
+        }))
     }
 
     /// Spark's `map`.
@@ -270,25 +376,19 @@ impl<T: Send + 'static> DStream<T> {
 
     /// Spark's `union`: the elements of both streams.
     pub fn union(&self, other: &DStream<T>) -> DStream<T> {
-        DStream::new(
-            Arc::new(Union {
-                parents: vec![self.node.clone(), other.node.clone()],
-            }),
-            self.graph.clone(),
-        )
+        self.derive(Arc::new(Union {
+            parents: vec![self.node.clone(), other.node.clone()],
+        }))
     }
 
     /// Spark's `count`: one element per batch, the number of elements (0 when empty).
     pub fn count(&self) -> DStream<i64> {
-        DStream::new(
-            Arc::new(Fold {
-                parent: self.node.clone(),
-                per_partition: Arc::new(|it: Records<T>| Some(it.count() as i64)),
-                combine: Arc::new(|a: i64, b: i64| a + b),
-                empty: Some(|| 0),
-            }),
-            self.graph.clone(),
-        )
+        self.derive(Arc::new(Fold {
+            parent: self.node.clone(),
+            per_partition: Arc::new(|it: Records<T>| Some(it.count() as i64)),
+            combine: Arc::new(|a: i64, b: i64| a + b),
+            empty: Some(|| 0),
+        }))
     }
 
     /// Spark's `reduce`: one element per batch, all elements folded with `f`; nothing
@@ -299,15 +399,12 @@ impl<T: Send + 'static> DStream<T> {
     {
         let f = Arc::new(f);
         let g = f.clone();
-        DStream::new(
-            Arc::new(Fold {
-                parent: self.node.clone(),
-                per_partition: Arc::new(move |it: Records<T>| it.reduce(|a, b| f(a, b))),
-                combine: Arc::new(move |a, b| g(a, b)),
-                empty: None,
-            }),
-            self.graph.clone(),
-        )
+        self.derive(Arc::new(Fold {
+            parent: self.node.clone(),
+            per_partition: Arc::new(move |it: Records<T>| it.reduce(|a, b| f(a, b))),
+            combine: Arc::new(move |a, b| g(a, b)),
+            empty: None,
+        }))
     }
 
     /// Spark's `countByValue`: each distinct element with how often it occurs.
@@ -328,6 +425,7 @@ impl<T: Send + 'static> DStream<T> {
         let op = OutputOp {
             name,
             run: Box::new(move |cx| run(cx, node.compute(cx))),
+            slide_ms: self.slide_ms,
         };
         self.graph
             .outputs
@@ -617,13 +715,10 @@ where
     where
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        DStream::new(
-            Arc::new(ReduceByKey {
-                parent: self.node.clone(),
-                f: Arc::new(f),
-            }),
-            self.graph.clone(),
-        )
+        self.derive(Arc::new(ReduceByKey {
+            parent: self.node.clone(),
+            f: Arc::new(f),
+        }))
     }
 }
 

@@ -85,6 +85,8 @@ pub(crate) struct JobScheduler {
     pub termination: Arc<TerminationSignal>,
     /// The time of the last batch whose jobs all finished.
     pub completed: watch::Sender<Option<BatchTime>>,
+    /// The first batch's time; the zero time is one interval before it.
+    pub first_batch: u64,
 }
 
 impl JobScheduler {
@@ -100,14 +102,27 @@ impl JobScheduler {
         let blocks = self.blocks.blocks_of_batch(t);
         info.processing_start = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchStarted(info.clone()));
+        let interval = self.settings.batch_interval.as_millis() as u64;
         let cx = BatchCx {
             time: t,
-            blocks: &blocks,
+            blocks,
+            tracker: &self.blocks,
             exec: &self.exec,
             settings: &self.settings,
+            zero: BatchTime(self.first_batch.saturating_sub(interval)),
+            remember_ms: self
+                .graph
+                .remember_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
         };
         let outputs = self.graph.outputs.lock().unwrap_or_else(|e| e.into_inner());
         for op in outputs.iter() {
+            if op
+                .slide_ms
+                .is_some_and(|slide| (t.0 - cx.zero.0) % slide != 0)
+            {
+                continue;
+            }
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx)));
             let failure = match run {
                 Ok(Ok(())) => None,
@@ -125,7 +140,8 @@ impl JobScheduler {
         info.processing_end = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchCompleted(info.clone()));
         if info.failure.is_none() {
-            self.blocks.cleanup_old_batches(t);
+            self.blocks
+                .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms)));
             self.completed.send_replace(Some(t));
         }
     }
@@ -164,11 +180,11 @@ pub(crate) enum GeneratorControl {
 impl JobGenerator {
     /// The first batch time: the next multiple of the interval after now (Spark's
     /// `RecurringTimer.getStartTime`).
-    pub fn first_batch_time(&self) -> u64 {
-        (self.clock.now_ms() / self.interval_ms + 1) * self.interval_ms
+    pub fn first_batch_time(clock: &dyn Clock, interval_ms: u64) -> u64 {
+        (clock.now_ms() / interval_ms + 1) * interval_ms
     }
 
-    /// Runs from batch time `first` (see [`Self::first_batch_time`], read when the context
+    /// Runs from batch time `first` ([`Self::first_batch_time`], read when the context
     /// starts, so the first batch does not depend on when this task is first polled).
     pub async fn run(self, first: u64, mut control: watch::Receiver<GeneratorControl>) {
         let mut t = first;
@@ -234,7 +250,7 @@ mod tests {
             jobs: tx,
         };
         let (ctl, ctl_rx) = watch::channel(GeneratorControl::Run);
-        let first = gen.first_batch_time();
+        let first = JobGenerator::first_batch_time(&*clock, 500);
         let task = tokio::spawn(gen.run(first, ctl_rx));
         blocks.add_block(Block {
             stream: 0,

@@ -174,3 +174,45 @@ fn every_output_of_a_batch_sees_the_same_queued_batch() {
     assert_eq!(a.lock().unwrap().get(&1_000), Some(&vec![2]));
     assert_eq!(b.lock().unwrap().get(&1_000).map(Vec::len), Some(2));
 }
+
+#[test]
+fn window_gives_the_last_length_of_batches_every_slide() {
+    // Batch 1s, first batch at 11s, zero time 10s: the window (3s, 2s) produces at 12s,
+    // 14s, 16s, each holding the batches of the 3s before it.
+    let got = run(
+        vec![vec![1i64], vec![2], vec![3], vec![4], vec![5]],
+        6,
+        |_, s| {
+            s.window(Duration::from_secs(3), Duration::from_secs(2))
+                .unwrap()
+        },
+    );
+    assert_eq!(
+        got,
+        [
+            vec![],
+            vec![1, 2],
+            vec![],
+            vec![2, 3, 4],
+            vec![],
+            vec![4, 5]
+        ]
+    );
+}
+
+#[test]
+fn a_window_feeds_per_batch_operators_and_checks_its_durations() {
+    let got = run(vec![vec![1i64, 1], vec![1], vec![1, 1, 1]], 3, |_, s| {
+        s.window(Duration::from_secs(2), Duration::from_secs(1))
+            .unwrap()
+            .count()
+    });
+    assert_eq!(got, [vec![2], vec![3], vec![4]]);
+    let clock = Arc::new(ManualClock::new(0));
+    let mut ssc = StreamingContext::with_clock(Settings::default(), clock).unwrap();
+    let s = ssc.queue_stream(vec![vec![1i64]]);
+    assert!(s
+        .window(Duration::from_millis(1500), Duration::from_secs(1))
+        .is_err());
+    assert!(s.window(Duration::from_secs(2), Duration::ZERO).is_err());
+}

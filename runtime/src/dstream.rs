@@ -304,7 +304,7 @@ impl<T: Send + 'static> DStream<T> {
         let own = self.slide_ms.unwrap_or(self.graph.batch_ms);
         let (length_ms, slide_ms) = (length.as_millis() as u64, slide.as_millis() as u64);
         for (what, ms) in [("window length", length_ms), ("slide", slide_ms)] {
-            if ms == 0 || ms % own != 0 {
+            if ms == 0 || !ms.is_multiple_of(own) {
                 return Err(crate::Error::Settings(format!(
                     "the {what} ({ms}ms) must be a positive multiple of the stream's interval ({own}ms)"
                 )));

@@ -119,7 +119,7 @@ impl JobScheduler {
         for op in outputs.iter() {
             if op
                 .slide_ms
-                .is_some_and(|slide| (t.0 - cx.zero.0) % slide != 0)
+                .is_some_and(|slide| !(t.0 - cx.zero.0).is_multiple_of(slide))
             {
                 continue;
             }

@@ -31,6 +31,8 @@ pub struct Cx<'a> {
     pub sinks: BTreeMap<String, SinkDecl>,
     /// Streams named by `let`, for operators that take a second stream (`union`).
     pub streams: BTreeMap<String, crate::ops::Input>,
+    /// The batch interval the settings give (Spark's default 1s otherwise), in ms.
+    pub batch_ms: u64,
     /// Named streams an operator argument used.
     pub used_streams: std::collections::BTreeSet<String>,
 }
@@ -44,6 +46,7 @@ impl<'a> Cx<'a> {
             spans,
             sinks: BTreeMap::new(),
             streams: BTreeMap::new(),
+            batch_ms: 1_000,
             used_streams: Default::default(),
         }
     }

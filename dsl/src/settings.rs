@@ -90,6 +90,9 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
         let field = format_ident!("{}", field);
         let value = match (kind(name), &entry.value.kind) {
             (Kind::Duration, ExprKind::Duration(ms)) if *ms > 0 => {
+                if name == "batch" {
+                    cx.batch_ms = *ms;
+                }
                 quote!(::std::time::Duration::from_millis(#ms))
             }
             (Kind::Count, ExprKind::Int(n)) if *n > 0 => {

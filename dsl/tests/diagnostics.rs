@@ -274,3 +274,28 @@ fn per_batch_operators() {
         &[("flow::type::operator", "+")],
     );
 }
+
+#[test]
+fn windows_are_checked_against_the_batch_interval() {
+    check(&format!("{SRC} | window(30s, 2s) | count | print"), &[]);
+    check(
+        &format!("settings {{ batch = 500ms }}\n{SRC} | window(1500ms) | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | window(2500ms, 1s) | print"),
+        &[("flow::window::not_multiple", "2500ms")],
+    );
+    check(
+        &format!("settings {{ batch = 2s }}\n{SRC} | window(4s, 1s) | print"),
+        &[("flow::window::not_multiple", "1s")],
+    );
+    check(
+        &format!("{SRC} | window(30) | print"),
+        &[("flow::arg::type", "30")],
+    );
+    check(
+        &format!("{SRC} | window | print"),
+        &[("flow::arg::missing", "window")],
+    );
+}

@@ -285,6 +285,11 @@ impl<T: Send + 'static> DStream<T> {
         }
     }
 
+    /// How often this stream produces a batch: the batch interval, or a window's slide.
+    pub fn slide(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.slide_ms.unwrap_or(self.graph.batch_ms))
+    }
+
     /// A stream computed from this one, producing batches as often as this one does.
     fn derive<U>(&self, node: Arc<dyn Node<U>>) -> DStream<U> {
         DStream {

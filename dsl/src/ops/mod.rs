@@ -20,6 +20,7 @@ mod reduce_by_key;
 mod save_as_text_files;
 mod socket;
 mod union;
+mod window;
 
 use crate::cx::Cx;
 use crate::types::Type;
@@ -81,6 +82,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &flat_map_values::SPEC,
     &reduce_by_key::SPEC,
     &group_by_key::SPEC,
+    &window::SPEC,
     &print::SPEC,
     &save_as_text_files::SPEC,
     &foreach_partition::SPEC,

@@ -8,6 +8,7 @@ fn main() {
         lines | flatMap split | countByValue | mapValues n => n * 2 | print
         lines | map (line, line) | flatMapValues split | groupByKey | print
         lines | filter line != "" | map (line, 1.5) | reduceByKey + | print
+        lines | window(3s, 2s) | window(4s) | count | print
     };
     assert_eq!(p.name, "stream");
 }

@@ -108,7 +108,11 @@ pub fn lower_fn(
     };
     let span = cx.span(arg.span());
     match arg {
-        StageArg::Section(op, s) => section(cx, what, *op, *s, params),
+        StageArg::Section(op, s)
+        | StageArg::Expr(Expr {
+            kind: ExprKind::Section(op),
+            span: s,
+        }) => section(cx, what, *op, *s, params),
         StageArg::Rust(r) => {
             cx.report(
                 Diagnostic::error(
@@ -430,6 +434,7 @@ fn free_names(e: &Expr, out: &mut Vec<(String, Span)>) {
             free_names(f, out);
         }
         ExprKind::Lambda(..)
+        | ExprKind::Section(_)
         | ExprKind::Int(_)
         | ExprKind::Float(_)
         | ExprKind::Str(_)
@@ -619,6 +624,17 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                 .find(|b| b.name == *name && b.extra.len() == rest.len())
                 .map(|b| (b.output)())?;
             (out, quote_spanned!(sp=> (#f)(#c0)))
+        }
+        ExprKind::Section(op) => {
+            cx.report(
+                Diagnostic::error(
+                    "flow::fn::section_as_value",
+                    e.span,
+                    format!("`{}` stands for a function here, not a value", op.symbol()),
+                )
+                .label("operator"),
+            );
+            return None;
         }
         ExprKind::Lambda(..) => {
             cx.report(

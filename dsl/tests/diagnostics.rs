@@ -299,3 +299,46 @@ fn windows_are_checked_against_the_batch_interval() {
         &[("flow::arg::missing", "window")],
     );
 }
+
+#[test]
+fn windowed_operators_take_functions_and_durations() {
+    let pairs = format!("{SRC} | flatMap split | map (w, 1)");
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, 30s, 2s) | print"),
+        &[],
+    );
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow((a, b) => a + b, 30s) | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | map len(line) | reduceByWindow(+, 4s, 2s) | print"),
+        &[],
+    );
+    check(&format!("{SRC} | countByWindow(10s, 2s) | print"), &[]);
+    check(
+        &format!("{SRC} | flatMap split | countByValueAndWindow(10s, 2s) | print"),
+        &[],
+    );
+    check(&format!("{pairs} | groupByKeyAndWindow(10s) | print"), &[]);
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, -, 30s, 2s) | print"),
+        &[("flow::unsupported::inverse_window", "-")],
+    );
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, 30s, 1500ms) | print"),
+        &[("flow::window::not_multiple", "1500ms")],
+    );
+    check(
+        &format!("{SRC} | reduceByKeyAndWindow(+, 30s) | print"),
+        &[("flow::type::not_a_pair", "reduceByKeyAndWindow")],
+    );
+    check(
+        &format!("{SRC} | countByWindow | print"),
+        &[("flow::arg::missing", "countByWindow")],
+    );
+    check(
+        &format!("{SRC} | map (1, +) | print"),
+        &[("flow::fn::section_as_value", "+")],
+    );
+}

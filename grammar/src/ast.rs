@@ -234,4 +234,6 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     Lambda(Vec<Ident>, Box<Expr>),
+    /// An operator standing for the function of two values, as an argument: `+`.
+    Section(BinOp),
 }

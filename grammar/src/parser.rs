@@ -112,7 +112,9 @@ fn describe(rule: Rule) -> &'static str {
         Rule::ident | Rule::lambda_params => "a name",
         Rule::stage | Rule::chain | Rule::pipeline => "an operator",
         Rule::stage_arg | Rule::paren_args | Rule::arg | Rule::call => "an argument",
-        Rule::section | Rule::section_op | Rule::infix => "an operator such as `+`",
+        Rule::section | Rule::section_op | Rule::arg_section | Rule::infix => {
+            "an operator such as `+`"
+        }
         Rule::field | Rule::field_index => "a field such as `.0`",
         Rule::string | Rule::string_inner => "a string",
         Rule::int | Rule::float => "a number",
@@ -283,6 +285,15 @@ impl Lower<'_> {
         for x in p.into_inner() {
             match x.as_rule() {
                 Rule::ident => name = Some(self.ident(x)),
+                Rule::lambda => value = Some(self.lambda(x)),
+                Rule::arg_section => {
+                    let span = self.span(&x);
+                    let op = BinOp::from_symbol(x.as_str().trim()).unwrap_or(BinOp::Add);
+                    value = Some(Expr {
+                        kind: ExprKind::Section(op),
+                        span,
+                    });
+                }
                 _ => value = Some(self.expr(x)),
             }
         }

@@ -176,7 +176,9 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
         .join(if dev { "debug" } else { "release" })
         .join(&name);
     std::fs::create_dir_all(dir.join("bin")).map_err(|e| e.to_string())?;
-    let tmp = dir.join("bin").join(format!(".{name}.tmp"));
+    let tmp = dir
+        .join("bin")
+        .join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::copy(&built, &tmp).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     std::fs::rename(&tmp, &binary).map_err(|e| e.to_string())?;
     Ok(Some(binary))

@@ -7,20 +7,25 @@
 pub(crate) mod args;
 mod count;
 mod count_by_value;
+mod count_by_value_and_window;
+mod count_by_window;
 mod filter;
 mod flat_map;
 mod flat_map_values;
 mod foreach_partition;
 mod group_by_key;
+mod group_by_key_and_window;
 mod map;
 mod map_values;
 mod print;
 mod reduce;
 mod reduce_by_key;
+mod reduce_by_key_and_window;
+mod reduce_by_window;
 mod save_as_text_files;
 mod socket;
 mod union;
-mod window;
+pub(crate) mod window;
 
 use crate::cx::Cx;
 use crate::types::Type;
@@ -83,6 +88,11 @@ pub const OPERATORS: &[&OpSpec] = &[
     &reduce_by_key::SPEC,
     &group_by_key::SPEC,
     &window::SPEC,
+    &count_by_window::SPEC,
+    &reduce_by_window::SPEC,
+    &reduce_by_key_and_window::SPEC,
+    &count_by_value_and_window::SPEC,
+    &group_by_key_and_window::SPEC,
     &print::SPEC,
     &save_as_text_files::SPEC,
     &foreach_partition::SPEC,

@@ -3,6 +3,7 @@
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::Diagnostic;
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use sluice_grammar::ast::{Expr, ExprKind, Stage, StageArg};
 use sluice_grammar::Span;
@@ -21,32 +22,42 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let args: Vec<(Option<&str>, &Expr)> = match &stage.arg {
+    let args = written_args(stage);
+    let window = window_call(cx, stage, input, &args, 0)?;
+    Some(Lowered {
+        out: Some(input.ty.clone()),
+        code: window,
+    })
+}
+
+/// The arguments as written: `(name, value)` in order.
+pub(crate) fn written_args(stage: &Stage) -> Vec<(Option<&str>, &Expr)> {
+    match &stage.arg {
         Some(StageArg::Args(a)) => a
             .args
             .iter()
             .map(|a| (a.name.as_ref().map(|n| n.name.as_str()), &a.value))
             .collect(),
         Some(StageArg::Expr(e)) => vec![(None, e)],
-        _ => {
-            cx.report(
-                Diagnostic::error(
-                    "flow::arg::missing",
-                    stage.span,
-                    "`window` needs a length, and optionally a slide",
-                )
-                .label("no window length")
-                .help("e.g. `window(30s, 2s)`"),
-            );
-            return None;
-        }
-    };
-    if args.len() > 2 {
+        _ => Vec::new(),
+    }
+}
+
+/// `#input.window(length, slide)?` from the `length` and optional `slide` arguments,
+/// found by name or at positions `first` and `first + 1`; nothing may follow them.
+pub(crate) fn window_call(
+    cx: &mut Cx,
+    stage: &Stage,
+    input: &Input,
+    args: &[(Option<&str>, &Expr)],
+    first: usize,
+) -> Option<TokenStream> {
+    if let Some((_, extra)) = args.get(first + 2) {
         cx.report(
             Diagnostic::error(
                 "flow::arg::extra",
-                args[2].1.span,
-                "`window` takes a length and a slide",
+                extra.span,
+                format!("`{}` takes a window length and a slide here", stage.op.name),
             )
             .label("extra argument"),
         );
@@ -58,33 +69,30 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
             .find(|(i, (n, _))| n.map(|n| n == name).unwrap_or(*i == pos))
             .map(|(_, (_, e))| *e)
     };
-    let length = duration(cx, pick("length", 0), stage.span, "length")?;
+    let len = duration(cx, pick("length", first), stage, "length")?.0;
     let sp = cx.span(stage.op.span);
     let var = &input.var;
-    let len = length.0;
-    let slide = match pick("slide", 1) {
+    let slide = match pick("slide", first + 1) {
         Some(e) => {
-            let ms = duration(cx, Some(e), stage.span, "slide")?.0;
+            let ms = duration(cx, Some(e), stage, "slide")?.0;
             quote!(::std::time::Duration::from_millis(#ms))
         }
         None => quote!(#var.slide()),
     };
-    Some(Lowered {
-        out: Some(input.ty.clone()),
-        code: quote_spanned!(sp=> #var.window(::std::time::Duration::from_millis(#len), #slide)?),
-    })
+    Some(quote_spanned!(sp=> #var.window(::std::time::Duration::from_millis(#len), #slide)?))
 }
 
 /// A duration literal that is a positive multiple of the batch interval.
-fn duration(cx: &mut Cx, e: Option<&Expr>, stage: Span, what: &str) -> Option<(u64, Span)> {
+fn duration(cx: &mut Cx, e: Option<&Expr>, stage: &Stage, what: &str) -> Option<(u64, Span)> {
     let Some(e) = e else {
         cx.report(
             Diagnostic::error(
                 "flow::arg::missing",
-                stage,
-                format!("`window` needs its {what}"),
+                stage.span,
+                format!("`{}` needs a window {what}", stage.op.name),
             )
-            .label(format!("no {what}")),
+            .label(format!("no {what}"))
+            .help(format!("e.g. `{}(30s, 2s)`", stage.op.name)),
         );
         return None;
     };

@@ -9,6 +9,11 @@ fn main() {
         lines | map (line, line) | flatMapValues split | groupByKey | print
         lines | filter line != "" | map (line, 1.5) | reduceByKey + | print
         lines | window(3s, 2s) | window(4s) | count | print
+        lines | flatMap split | map (w, 1) | reduceByKeyAndWindow(+, 30s, 2s) | print
+        lines | map len(line) | reduceByWindow((a, b) => a + b, 4s) | print
+        lines | countByWindow(10s, 2s) | print
+        lines | flatMap split | countByValueAndWindow(10s, 2s) | print
+        lines | map (line, 1) | groupByKeyAndWindow(10s) | print
     };
     assert_eq!(p.name, "stream");
 }

@@ -342,3 +342,16 @@ fn windowed_operators_take_functions_and_durations() {
         &[("flow::fn::section_as_value", "+")],
     );
 }
+
+#[test]
+fn text_file_stream_is_a_source_of_lines() {
+    check(
+        "textFileStream(\"in\") | flatMap split | countByValue | print",
+        &[],
+    );
+    check("textFileStream(1) | print", &[("flow::arg::type", "1")]);
+    check(
+        &format!("{SRC} | textFileStream(\"in\") | print"),
+        &[("flow::op::source_in_middle", "textFileStream")],
+    );
+}

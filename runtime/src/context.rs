@@ -1,7 +1,7 @@
 //! `StreamingContext`: owns the graph, the settings and the running parts; `start`,
 //! `await_termination`, graceful `stop`.
 
-use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput};
+use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput, TextFileInput};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -103,6 +103,12 @@ impl StreamingContext {
             port,
         });
         DStream::new(Arc::new(ReceiverInput { stream }), self.graph.clone())
+    }
+
+    /// Lines of the files that appear in `dir` (Spark's `textFileStream`): each batch
+    /// reads the files moved into the directory since the previous batch, once each.
+    pub fn text_file_stream(&mut self, dir: &str) -> DStream<String> {
+        DStream::new(Arc::new(TextFileInput::new(dir.into())), self.graph.clone())
     }
 
     /// A stream of batches given in advance, one per batch interval, then empty ones

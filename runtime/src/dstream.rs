@@ -175,6 +175,84 @@ impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
     }
 }
 
+/// New files in a directory, one partition per file (Spark's `textFileStream`). A batch
+/// takes the files that appeared since the previous batch; each file is read once; names
+/// starting with `.` or `_` are ignored, so writers can create a file under such a name
+/// and rename it into place when complete. Bytes that are not UTF-8 become U+FFFD, as in
+/// Spark (Hadoop's `Text`).
+pub(crate) struct TextFileInput {
+    dir: PathBuf,
+    state: Mutex<TextFileState>,
+}
+
+#[derive(Default)]
+struct TextFileState {
+    seen: std::collections::HashSet<PathBuf>,
+    /// The files each batch took, so every output of a batch and any window sees the same.
+    taken: std::collections::BTreeMap<BatchTime, Arc<Vec<PathBuf>>>,
+}
+
+impl TextFileInput {
+    pub fn new(dir: PathBuf) -> Self {
+        TextFileInput {
+            dir,
+            state: Mutex::default(),
+        }
+    }
+
+    fn new_files(&self, seen: &mut std::collections::HashSet<PathBuf>) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                !name.starts_with('.') && !name.starts_with('_')
+            })
+            .map(|e| e.path())
+            .filter(|p| !seen.contains(p))
+            .collect();
+        files.sort();
+        seen.extend(files.iter().cloned());
+        files
+    }
+}
+
+impl Node<String> for TextFileInput {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
+        let files = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            match s.taken.get(&cx.time) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = Arc::new(self.new_files(&mut s.seen));
+                    s.taken = s
+                        .taken
+                        .split_off(&BatchTime(cx.time.0.saturating_sub(cx.remember_ms)));
+                    s.taken.insert(cx.time, f.clone());
+                    f
+                }
+            }
+        };
+        let parts = (0..files.len())
+            .map(|i| {
+                let files = files.clone();
+                Box::new(move || {
+                    // A file that vanished before it was read gives no records.
+                    let bytes = std::fs::read(&files[i]).unwrap_or_default();
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+                    Box::new(lines.into_iter()) as Records<String>
+                }) as Partition<String>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
 /// The batches of the last `length_ms`, as one batch (Spark's `WindowedDStream`).
 struct Window<T> {
     parent: Arc<dyn Node<T>>,

@@ -216,3 +216,55 @@ fn a_window_feeds_per_batch_operators_and_checks_its_durations() {
         .is_err());
     assert!(s.window(Duration::from_secs(2), Duration::ZERO).is_err());
 }
+
+#[test]
+fn text_file_stream_reads_each_new_file_once_and_ignores_hidden_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, text: &[u8]| {
+        let tmp = dir.path().join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, dir.path().join(name)).unwrap();
+    };
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(Settings::default(), clock.clone()).unwrap();
+    let out = Arc::new(Mutex::new(BTreeMap::new()));
+    ssc.text_file_stream(dir.path().to_str().unwrap())
+        .flat_map(sluice_runtime::builtins::split)
+        .count_by_value()
+        .foreach_partition(Collect(out.clone()));
+    ssc.start().unwrap();
+    put("a.txt", b"x y\nx\n");
+    std::fs::write(dir.path().join(".partial"), "ignored while hidden\n").unwrap();
+    std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
+    let step = |i: u64| {
+        clock.advance(1_000);
+        for _ in 0..1_000 {
+            if ssc.last_completed_batch() == Some(BatchTime(10_000 + i * 1_000)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("batch {i} did not run");
+    };
+    step(1);
+    put("b.txt", b"y\r\nz \xff\n");
+    step(2);
+    step(3);
+    ssc.stop(false).unwrap();
+    let got = out.lock().unwrap();
+    let sorted = |t: u64| {
+        let mut v: Vec<(String, i64)> = got.get(&t).cloned().unwrap_or_default();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(11_000), [("x".to_string(), 2), ("y".to_string(), 1)]);
+    assert_eq!(
+        sorted(12_000),
+        [
+            ("y".to_string(), 1),
+            ("z".to_string(), 1),
+            ("\u{fffd}".to_string(), 1)
+        ]
+    );
+    assert_eq!(sorted(13_000), []);
+}

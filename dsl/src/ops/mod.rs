@@ -24,6 +24,7 @@ mod reduce_by_key_and_window;
 mod reduce_by_window;
 mod save_as_text_files;
 mod socket;
+mod text_file_stream;
 mod union;
 pub(crate) mod window;
 
@@ -76,6 +77,7 @@ pub struct OpSpec {
 /// Every operator, in the order the reference lists them.
 pub const OPERATORS: &[&OpSpec] = &[
     &socket::SPEC,
+    &text_file_stream::SPEC,
     &map::SPEC,
     &flat_map::SPEC,
     &filter::SPEC,

@@ -1,7 +1,7 @@
 // Every per-batch operator's generated code type-checks against the runtime.
 fn main() {
     let p = sluice::stream! {
-        let other = socket("127.0.0.1", 9998)
+        let other = textFileStream("incoming")
         let lines = socket("127.0.0.1", 9999) | union other
         lines | count | print
         lines | map len(line) | reduce + | print

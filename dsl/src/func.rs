@@ -765,3 +765,28 @@ pub fn constant(cx: &mut Cx, e: &Expr) -> Option<(Type, TokenStream)> {
     }
     expr(cx, e, &Env::new())
 }
+
+/// Lowers a function combining two values of type `t` into one (`reduce`, `reduceByKey`
+/// and their windowed forms): it must take and return `t`.
+pub fn lower_combiner(
+    cx: &mut Cx,
+    what: &str,
+    stage_span: Span,
+    arg: Option<&StageArg>,
+    t: &Type,
+) -> Option<TokenStream> {
+    let (out, f) = lower_fn(cx, what, stage_span, arg, &[t.clone(), t.clone()])?;
+    if out != *t {
+        let at = arg.map(StageArg::span).unwrap_or(stage_span);
+        cx.report(
+            Diagnostic::error(
+                "flow::type::mismatch",
+                at,
+                format!("`{what}` needs a function returning {t}, but this returns {out}"),
+            )
+            .label(format!("returns {out}")),
+        );
+        return None;
+    }
+    Some(f)
+}

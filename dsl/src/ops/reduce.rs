@@ -2,8 +2,7 @@
 
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
+use crate::func::lower_combiner;
 use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
 
@@ -20,25 +19,7 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let t = input.ty.clone();
-    let (out, f) = lower_fn(
-        cx,
-        "reduce",
-        stage.span,
-        stage.arg.as_ref(),
-        &[t.clone(), t.clone()],
-    )?;
-    if out != t {
-        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
-        cx.report(
-            Diagnostic::error(
-                "flow::type::mismatch",
-                at,
-                format!("`reduce` needs a function returning {t}, but this returns {out}"),
-            )
-            .label(format!("returns {out}")),
-        );
-        return None;
-    }
+    let f = lower_combiner(cx, "reduce", stage.span, stage.arg.as_ref(), &t)?;
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {

@@ -4,7 +4,7 @@ use super::window::{window_call, written_args};
 use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
+use crate::func::lower_combiner;
 use crate::types::Type;
 use quote::quote;
 use sluice_grammar::ast::{ExprKind, Stage, StageArg};
@@ -40,26 +40,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         return None;
     }
     let f_arg = args.first().map(|(_, e)| StageArg::Expr((*e).clone()));
-    let (out, f) = lower_fn(
-        cx,
-        "reduceByKeyAndWindow",
-        stage.span,
-        f_arg.as_ref(),
-        &[v.clone(), v.clone()],
-    )?;
-    if out != v {
-        cx.report(
-            Diagnostic::error(
-                "flow::type::mismatch",
-                args[0].1.span,
-                format!(
-                    "`reduceByKeyAndWindow` needs a function returning {v}, but this returns {out}"
-                ),
-            )
-            .label(format!("returns {out}")),
-        );
-        return None;
-    }
+    let f = lower_combiner(cx, "reduceByKeyAndWindow", stage.span, f_arg.as_ref(), &v)?;
     let window = window_call(cx, stage, input, &args, 1)?;
     Some(Lowered {
         out: Some(Type::Tuple(vec![k, v])),

@@ -3,8 +3,7 @@
 use super::window::{window_call, written_args};
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
+use crate::func::lower_combiner;
 use quote::quote;
 use sluice_grammar::ast::{Stage, StageArg};
 
@@ -23,24 +22,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let args = written_args(stage);
     let t = input.ty.clone();
     let f_arg = args.first().map(|(_, e)| StageArg::Expr((*e).clone()));
-    let (out, f) = lower_fn(
-        cx,
-        "reduceByWindow",
-        stage.span,
-        f_arg.as_ref(),
-        &[t.clone(), t.clone()],
-    )?;
-    if out != t {
-        cx.report(
-            Diagnostic::error(
-                "flow::type::mismatch",
-                args[0].1.span,
-                format!("`reduceByWindow` needs a function returning {t}, but this returns {out}"),
-            )
-            .label(format!("returns {out}")),
-        );
-        return None;
-    }
+    let f = lower_combiner(cx, "reduceByWindow", stage.span, f_arg.as_ref(), &t)?;
     let window = window_call(cx, stage, input, &args, 1)?;
     Some(Lowered {
         out: Some(t),

@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 /// the macro, the call site for `.flow` files.
 pub trait SpanMap {
     fn span(&self, s: Span) -> proc_macro2::Span;
+
+    /// The original tokens of an embedded Rust block's text, where there are any (the
+    /// macro's); `.flow` files lex the text instead.
+    fn rust_tokens(&self, _code: Span) -> Option<proc_macro2::TokenStream> {
+        None
+    }
 }
 
 /// For `.flow` files: every generated token at the call site.

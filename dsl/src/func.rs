@@ -113,18 +113,7 @@ pub fn lower_fn(
             kind: ExprKind::Section(op),
             span: s,
         }) => section(cx, what, *op, *s, params),
-        StageArg::Rust(r) => {
-            cx.report(
-                Diagnostic::error(
-                    "flow::unsupported::rust_block",
-                    r.span,
-                    "embedded Rust blocks are not supported by this version of Sluice",
-                )
-                .label("embedded Rust")
-                .help("write the function in the flow language: a builtin, a template or a lambda"),
-            );
-            None
-        }
+        StageArg::Rust(r) => crate::rust_block::lower_closure(cx, what, r, params),
         StageArg::Expr(Expr {
             kind: ExprKind::Lambda(names, body),
             span: lspan,

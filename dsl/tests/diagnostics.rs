@@ -108,7 +108,7 @@ fn functions() {
     );
     check(
         &format!("{SRC} | map {{ |w: String| w }} | print"),
-        &[("flow::unsupported::rust_block", "{ |w: String| w }")],
+        &[("flow::rust::return_type", "{ |w: String| w }")],
     );
 }
 
@@ -353,5 +353,37 @@ fn text_file_stream_is_a_source_of_lines() {
     check(
         &format!("{SRC} | textFileStream(\"in\") | print"),
         &[("flow::op::source_in_middle", "textFileStream")],
+    );
+}
+
+#[test]
+fn embedded_rust_closures_are_checked_by_their_signatures() {
+    check(
+        &format!("{SRC} | map {{ |w: String| -> i64 {{ w.len() as i64 }} }} | print"),
+        &[],
+    );
+    check(&format!("{SRC} | flatMap {{ |l: String| -> Vec<String> {{ vec![l] }} }} | map (w, 1) | reduceByKey {{ |a: i64, b: i64| -> i64 {{ a.max(b) }} }} | print"), &[]);
+    check(
+        &format!("{SRC} | map {{ |w: i64| -> i64 {{ w }} }} | print"),
+        &[("flow::type::mismatch", "{ |w: i64| -> i64 { w } }")],
+    );
+    check(
+        &format!("{SRC} | map {{ |w: String| w.len() }} | print"),
+        &[("flow::rust::return_type", "{ |w: String| w.len() }")],
+    );
+    check(
+        &format!("{SRC} | map {{ |w: String| -> usize {{ w.len() }} }} | print"),
+        &[("flow::rust::type", "{ |w: String| -> usize { w.len() } }")],
+    );
+    check(
+        &format!("{SRC} | map {{ 1 + 2 }} | print"),
+        &[("flow::rust::not_closure", "{ 1 + 2 }")],
+    );
+    check(
+        &format!("{SRC} | map {{ |a: String, b: String| -> String {{ a }} }} | print"),
+        &[(
+            "flow::fn::arity",
+            "{ |a: String, b: String| -> String { a } }",
+        )],
     );
 }

@@ -29,6 +29,9 @@ struct Rendered {
     text: String,
     spans: Vec<(usize, usize, Span)>,
     last_line: Option<usize>,
+    /// Brace groups by the offset just after their `{`: embedded Rust blocks are spliced
+    /// from these original tokens, keeping the user's spans.
+    braces: Vec<(usize, TokenStream)>,
 }
 
 impl Rendered {
@@ -57,6 +60,9 @@ impl Rendered {
                         Delimiter::None => ("", ""),
                     };
                     self.push(open, g.span_open(), joint);
+                    if g.delimiter() == Delimiter::Brace {
+                        self.braces.push((self.text.len(), g.stream()));
+                    }
                     self.render(g.stream());
                     self.push(close, g.span_close(), false);
                     joint = false;
@@ -102,6 +108,13 @@ impl Rendered {
 impl sluice_dsl::SpanMap for Rendered {
     fn span(&self, s: sluice_dsl::Span) -> Span {
         self.token_at(s.start)
+    }
+
+    fn rust_tokens(&self, code: sluice_dsl::Span) -> Option<TokenStream> {
+        self.braces
+            .iter()
+            .find(|(start, _)| *start == code.start)
+            .map(|(_, tokens)| tokens.clone())
     }
 }
 

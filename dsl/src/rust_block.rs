@@ -1,0 +1,147 @@
+//! Embedded Rust blocks, `{ |w: String| -> i64 { … } }`: opaque to the DSL except for the
+//! closure's signature, which must fit the stream. The block's own tokens are spliced into
+//! the generated code — in the macro with the user's spans, so rustc's errors inside the
+//! block land on the user's tokens.
+
+use crate::cx::Cx;
+use crate::diagnostic::Diagnostic;
+use crate::types::Type;
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use sluice_grammar::ast::RustBlock;
+
+/// Checks a closure block against the parameter types an operator calls it with; returns
+/// its declared result type and its tokens.
+pub fn lower_closure(
+    cx: &mut Cx,
+    what: &str,
+    block: &RustBlock,
+    params: &[Type],
+) -> Option<(Type, TokenStream)> {
+    let tokens = match cx.spans.rust_tokens(block.code_span) {
+        Some(t) => t,
+        None => match block.code.parse::<TokenStream>() {
+            Ok(t) => t,
+            Err(e) => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::rust::syntax",
+                        block.code_span,
+                        format!("the Rust block does not lex: {e}"),
+                    )
+                    .label("not Rust"),
+                );
+                return None;
+            }
+        },
+    };
+    let closure: syn::ExprClosure = match syn::parse2(tokens.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            cx.report(
+                Diagnostic::error(
+                    "flow::rust::not_closure",
+                    block.span,
+                    format!("an embedded Rust block must be one closure: {e}"),
+                )
+                .label("not a closure")
+                .help(format!("write `{what} {{ |x: T| -> U {{ … }} }}`")),
+            );
+            return None;
+        }
+    };
+    if closure.inputs.len() != params.len() {
+        let want = params
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        cx.report(
+            Diagnostic::error(
+                "flow::fn::arity",
+                block.span,
+                format!(
+                    "this closure takes {} parameter(s), but `{what}` calls it with {want}",
+                    closure.inputs.len()
+                ),
+            )
+            .label(format!("called with {want}")),
+        );
+        return None;
+    }
+    for (input, want) in closure.inputs.iter().zip(params) {
+        if let syn::Pat::Type(pt) = input {
+            let got = flow_type(cx, &pt.ty, block)?;
+            if got != *want {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::type::mismatch",
+                        block.span,
+                        format!("this closure takes {got}, but `{what}` gives it {want}"),
+                    )
+                    .label(format!("`{}` is {got}", pt.pat.to_token_stream())),
+                );
+                return None;
+            }
+        }
+    }
+    let syn::ReturnType::Type(_, ret) = &closure.output else {
+        cx.report(
+            Diagnostic::error(
+                "flow::rust::return_type",
+                block.span,
+                "the closure's result type is needed to type the stream",
+            )
+            .label("no `-> T`")
+            .help("declare it: `|w: String| -> i64 { … }`"),
+        );
+        return None;
+    };
+    let out = flow_type(cx, ret, block)?;
+    Some((out, tokens))
+}
+
+/// The flow type a Rust type names; `None` after reporting one a stream cannot carry.
+fn flow_type(cx: &mut Cx, ty: &syn::Type, block: &RustBlock) -> Option<Type> {
+    let converted = convert(ty);
+    if converted.is_none() {
+        cx.report(
+            Diagnostic::error(
+                "flow::rust::type",
+                block.span,
+                format!(
+                    "streams carry String, i64, f64, bool, tuples and Vec of them, not `{}`",
+                    ty.to_token_stream()
+                ),
+            )
+            .label("unsupported type"),
+        );
+    }
+    converted
+}
+
+fn convert(ty: &syn::Type) -> Option<Type> {
+    match ty {
+        syn::Type::Paren(p) => convert(&p.elem),
+        syn::Type::Tuple(t) if !t.elems.is_empty() => Some(Type::Tuple(
+            t.elems.iter().map(convert).collect::<Option<_>>()?,
+        )),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            match (last.ident.to_string().as_str(), &last.arguments) {
+                ("String", syn::PathArguments::None) => Some(Type::String),
+                ("i64", syn::PathArguments::None) => Some(Type::I64),
+                ("f64", syn::PathArguments::None) => Some(Type::F64),
+                ("bool", syn::PathArguments::None) => Some(Type::Bool),
+                ("Vec", syn::PathArguments::AngleBracketed(a)) if a.args.len() == 1 => {
+                    match &a.args[0] {
+                        syn::GenericArgument::Type(t) => Some(Type::List(Box::new(convert(t)?))),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}

@@ -13,7 +13,7 @@ pub mod diagnostic;
 mod func;
 pub mod graph;
 pub mod ops;
-mod rust_block;
+pub(crate) mod rust_block;
 pub mod settings;
 pub mod sinks;
 pub mod types;

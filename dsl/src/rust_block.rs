@@ -18,6 +18,58 @@ pub fn lower_closure(
     block: &RustBlock,
     params: &[Type],
 ) -> Option<(Type, TokenStream)> {
+    let (closure, tokens) = checked_closure(cx, what, block, params)?;
+    let syn::ReturnType::Type(_, ret) = &closure.output else {
+        cx.report(
+            Diagnostic::error(
+                "flow::rust::return_type",
+                block.span,
+                "the closure's result type is needed to type the stream",
+            )
+            .label("no `-> T`")
+            .help("declare it: `|w: String| -> i64 { … }`"),
+        );
+        return None;
+    };
+    let out = flow_type(cx, ret, block)?;
+    Some((out, tokens))
+}
+
+/// Like [`lower_closure`], for a closure run for its effect (`foreachRDD`): it returns `()`.
+pub fn lower_effect_closure(
+    cx: &mut Cx,
+    what: &str,
+    block: &RustBlock,
+    params: &[Type],
+) -> Option<TokenStream> {
+    let (closure, tokens) = checked_closure(cx, what, block, params)?;
+    match &closure.output {
+        syn::ReturnType::Type(_, t) if !matches!(&**t, syn::Type::Tuple(u) if u.elems.is_empty()) =>
+        {
+            cx.report(
+                Diagnostic::error(
+                    "flow::rust::return_type",
+                    block.span,
+                    format!(
+                        "`{what}` runs its closure for its effect; it must not return `{}`",
+                        t.to_token_stream()
+                    ),
+                )
+                .label("returns a value"),
+            );
+            None
+        }
+        _ => Some(tokens),
+    }
+}
+
+/// Parses the block as one closure taking `params`.
+fn checked_closure(
+    cx: &mut Cx,
+    what: &str,
+    block: &RustBlock,
+    params: &[Type],
+) -> Option<(syn::ExprClosure, TokenStream)> {
     let tokens = match cx.spans.rust_tokens(block.code_span) {
         Some(t) => t,
         None => match block.code.parse::<TokenStream>() {
@@ -85,20 +137,7 @@ pub fn lower_closure(
             }
         }
     }
-    let syn::ReturnType::Type(_, ret) = &closure.output else {
-        cx.report(
-            Diagnostic::error(
-                "flow::rust::return_type",
-                block.span,
-                "the closure's result type is needed to type the stream",
-            )
-            .label("no `-> T`")
-            .help("declare it: `|w: String| -> i64 { … }`"),
-        );
-        return None;
-    };
-    let out = flow_type(cx, ret, block)?;
-    Some((out, tokens))
+    Some((closure, tokens))
 }
 
 /// The flow type a Rust type names; `None` after reporting one a stream cannot carry.

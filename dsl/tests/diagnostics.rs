@@ -387,3 +387,47 @@ fn embedded_rust_closures_are_checked_by_their_signatures() {
         )],
     );
 }
+
+#[test]
+fn whole_partition_and_whole_batch_operators() {
+    check(&format!("{SRC} | repartition(4) | glom | map {{ |p: Vec<String>| -> i64 {{ p.len() as i64 }} }} | print"), &[]);
+    check(&format!("{SRC} | mapPartitions {{ |p: Vec<String>| -> Vec<i64> {{ vec![p.len() as i64] }} }} | print"), &[]);
+    check(
+        &format!("{SRC} | transform {{ |b: Vec<String>| -> Vec<String> {{ b }} }} | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | map (line, 1) | foreachRDD {{ |b: Vec<(String, i64)>| {{ drop(b) }} }}"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | foreachRDD {{ |b: Vec<String>, t: i64| {{ drop((b, t)) }} }}"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | repartition(0) | print"),
+        &[("flow::arg::range", "0")],
+    );
+    check(
+        &format!("{SRC} | glom 1 | print"),
+        &[("flow::arg::extra", "1")],
+    );
+    check(
+        &format!("{SRC} | foreachRDD print"),
+        &[("flow::arg::shape", "print")],
+    );
+    check(
+        &format!("{SRC} | foreachRDD {{ |b: Vec<String>| -> i64 {{ 1 }} }}"),
+        &[(
+            "flow::rust::return_type",
+            "{ |b: Vec<String>| -> i64 { 1 } }",
+        )],
+    );
+    check(
+        &format!("{SRC} | mapPartitions {{ |p: Vec<String>| -> i64 {{ 1 }} }} | print"),
+        &[(
+            "flow::type::not_a_list",
+            "{ |p: Vec<String>| -> i64 { 1 } }",
+        )],
+    );
+}

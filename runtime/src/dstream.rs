@@ -276,6 +276,53 @@ impl<T: 'static> Node<T> for Window<T> {
     }
 }
 
+/// Every record of a batch, partitions computed in parallel, in partition order.
+fn gather<T: Send + 'static>(cx: &BatchCx<'_>, rdd: Rdd<T>) -> Vec<T> {
+    let tasks: Vec<_> = rdd
+        .parts
+        .into_iter()
+        .map(|p| move || p().collect::<Vec<T>>())
+        .collect();
+    cx.exec.run_tasks(tasks).into_iter().flatten().collect()
+}
+
+/// A batch's records spread over `n` partitions.
+struct Repartition<T> {
+    parent: Arc<dyn Node<T>>,
+    n: usize,
+}
+
+impl<T: Send + 'static> Node<T> for Repartition<T> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
+        let mut all = gather(cx, self.parent.compute(cx)).into_iter();
+        let total = all.len();
+        let parts = (0..self.n)
+            .map(|i| {
+                // Partition i takes its even share; the first `total % n` take one more.
+                let len = total / self.n + usize::from(i < total % self.n);
+                let chunk: Vec<T> = all.by_ref().take(len).collect();
+                Box::new(move || Box::new(chunk.into_iter()) as Records<T>) as Partition<T>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
+/// A function of a whole batch (`transform`).
+struct Gathered<T, U> {
+    parent: Arc<dyn Node<T>>,
+    f: Arc<dyn Fn(Vec<T>) -> Vec<U> + Send + Sync>,
+}
+
+impl<T: Send + 'static, U: Send + 'static> Node<U> for Gathered<T, U> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
+        let out = (self.f)(gather(cx, self.parent.compute(cx)));
+        Rdd {
+            parts: vec![Box::new(move || Box::new(out.into_iter()) as Records<U>)],
+        }
+    }
+}
+
 /// Several streams' partitions side by side (Spark's `union`).
 struct Union<T> {
     parents: Vec<Arc<dyn Node<T>>>,
@@ -488,6 +535,58 @@ impl<T: Send + 'static> DStream<T> {
             combine: Arc::new(move |a, b| g(a, b)),
             empty: None,
         }))
+    }
+
+    /// Spark's `glom`: each partition as one element, the vector of its records.
+    pub fn glom(&self) -> DStream<Vec<T>> {
+        self.narrow(|it| Box::new(std::iter::once(it.collect::<Vec<T>>())))
+    }
+
+    /// Spark's `mapPartitions`: `f` over all records of a partition at once.
+    pub fn map_partitions<U, I, F>(&self, f: F) -> DStream<U>
+    where
+        U: Send + 'static,
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: Send + 'static,
+        F: Fn(Vec<T>) -> I + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.narrow(move |it| Box::new(f(it.collect()).into_iter()))
+    }
+
+    /// Spark's `repartition(n)`: the batch's records spread evenly over `n` partitions,
+    /// keeping their order.
+    pub fn repartition(&self, n: usize) -> DStream<T> {
+        self.derive(Arc::new(Repartition {
+            parent: self.node.clone(),
+            n: n.max(1),
+        }))
+    }
+
+    /// Spark's `transform`, on the whole batch: `f` receives every record of the batch
+    /// and returns the new batch (one partition).
+    pub fn transform<U, F>(&self, f: F) -> DStream<U>
+    where
+        U: Send + 'static,
+        F: Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.derive(Arc::new(Gathered {
+            parent: self.node.clone(),
+            f: Arc::new(move |all: Vec<T>| f(all)),
+        }))
+    }
+
+    /// Spark's `foreachRDD`, on the whole batch: `f` receives every record of the batch
+    /// and the batch time, on the job thread, once per batch.
+    pub fn foreach_rdd<F>(&self, f: F)
+    where
+        F: Fn(Vec<T>, BatchTime) + Send + Sync + 'static,
+    {
+        self.register("foreachRDD".into(), move |cx, rdd| {
+            f(gather(cx, rdd), cx.time);
+            Ok(())
+        });
     }
 
     /// Spark's `countByValue`: each distinct element with how often it occurs.

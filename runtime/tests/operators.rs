@@ -268,3 +268,49 @@ fn text_file_stream_reads_each_new_file_once_and_ignores_hidden_ones() {
     );
     assert_eq!(sorted(13_000), []);
 }
+
+#[test]
+fn glom_repartition_map_partitions_and_transform() {
+    let got = run(vec![(1..=7i64).collect()], 1, |_, s| {
+        s.repartition(3).glom().map(|p| p.len() as i64)
+    });
+    assert_eq!(got, [vec![2, 2, 3]]);
+    let got = run(vec![(1..=7i64).collect()], 1, |_, s| {
+        s.repartition(3)
+            .map_partitions(|p| vec![p.iter().sum::<i64>()])
+    });
+    assert_eq!(got, [vec![1 + 2 + 3, 4 + 5, 6 + 7]]);
+    let got = run(vec![vec![3i64, 1, 2], vec![]], 2, |_, s| {
+        s.transform(|mut all| {
+            all.sort();
+            all.into_iter().rev().take(2).collect()
+        })
+    });
+    assert_eq!(got, [vec![2, 3], vec![]]);
+}
+
+#[test]
+fn foreach_rdd_sees_each_whole_batch_with_its_time() {
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(Settings::default(), clock.clone()).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    ssc.queue_stream(vec![vec![1i64, 2], vec![3]])
+        .repartition(2)
+        .foreach_rdd(move |batch, t| sink.lock().unwrap().push((t.0, batch)));
+    ssc.start().unwrap();
+    for i in 1..=2u64 {
+        clock.advance(1_000);
+        for _ in 0..1_000 {
+            if ssc.last_completed_batch() == Some(BatchTime(10_000 + i * 1_000)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    ssc.stop(false).unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(11_000, vec![1, 2]), (12_000, vec![3])]
+    );
+}

@@ -13,18 +13,23 @@ mod filter;
 mod flat_map;
 mod flat_map_values;
 mod foreach_partition;
+mod foreach_rdd;
+mod glom;
 mod group_by_key;
 mod group_by_key_and_window;
 mod map;
+mod map_partitions;
 mod map_values;
 mod print;
 mod reduce;
 mod reduce_by_key;
 mod reduce_by_key_and_window;
 mod reduce_by_window;
+mod repartition;
 mod save_as_text_files;
 mod socket;
 mod text_file_stream;
+mod transform;
 mod union;
 pub(crate) mod window;
 
@@ -81,6 +86,10 @@ pub const OPERATORS: &[&OpSpec] = &[
     &map::SPEC,
     &flat_map::SPEC,
     &filter::SPEC,
+    &map_partitions::SPEC,
+    &glom::SPEC,
+    &repartition::SPEC,
+    &transform::SPEC,
     &union::SPEC,
     &count::SPEC,
     &reduce::SPEC,
@@ -98,6 +107,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &print::SPEC,
     &save_as_text_files::SPEC,
     &foreach_partition::SPEC,
+    &foreach_rdd::SPEC,
 ];
 
 /// The key and value types of a pair stream, or a `not_a_pair` diagnostic naming `op`.

@@ -8,4 +8,13 @@ fn main() {
             | print
     };
     assert_eq!(p.name, "stream");
+    let q = sluice::stream! {
+        let lines = socket("127.0.0.1", 9999) | repartition(2)
+        lines | glom | map { |p: Vec<String>| -> i64 { p.len() as i64 } } | print
+        lines | mapPartitions { |p: Vec<String>| -> Vec<i64> { vec![p.len() as i64] } } | print
+        lines | transform { |b: Vec<String>| -> Vec<String> { b.into_iter().rev().collect() } } | print
+        lines | map (line, 1) | foreachRDD { |b: Vec<(String, i64)>, t: i64| { let _ = (b.len(), t); } }
+        lines | foreachRDD { |b: Vec<String>| { let _ = b; } }
+    };
+    assert_eq!((q.settings)().batch_interval, std::time::Duration::from_secs(1));
 }

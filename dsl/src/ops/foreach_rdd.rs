@@ -1,0 +1,52 @@
+//! `foreachRDD f`: a Rust closure run on every whole batch.
+
+use super::{Input, Lowered, OpKind, OpSpec};
+use crate::cx::Cx;
+use crate::diagnostic::Diagnostic;
+use crate::rust_block::lower_effect_closure;
+use crate::types::Type;
+use quote::quote_spanned;
+use sluice_grammar::ast::{Stage, StageArg};
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "foreachRDD",
+    kind: OpKind::Output,
+    signature: "foreachRDD { |batch: Vec<T>| … }  or  { |batch: Vec<T>, time_ms: i64| … }",
+    summary: "Runs an embedded Rust closure once per batch with all its records (and the batch \
+              time in milliseconds). A panic in it fails the batch.",
+    example: "socket(\"localhost\", 9999) | foreachRDD { |b: Vec<String>, t: i64| { println!(\"{t}: {}\", b.len()) } }",
+    lower,
+};
+
+fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
+    let input = input?;
+    let Some(StageArg::Rust(block)) = &stage.arg else {
+        cx.report(
+            Diagnostic::error(
+                "flow::arg::shape",
+                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
+                "`foreachRDD` takes an embedded Rust closure",
+            )
+            .label("not a Rust closure")
+            .help("e.g. `foreachRDD { |batch: Vec<String>| { … } }`"),
+        );
+        return None;
+    };
+    let batch = Type::List(Box::new(input.ty.clone()));
+    // One parameter (the batch) or two (and its time): the closure's own arity decides.
+    let two = syn::parse_str::<syn::ExprClosure>(&block.code).is_ok_and(|c| c.inputs.len() == 2);
+    let params = if two {
+        vec![batch, Type::I64]
+    } else {
+        vec![batch]
+    };
+    let f = lower_effect_closure(cx, "foreachRDD", block, &params)?;
+    let sp = cx.span(stage.op.span);
+    let var = &input.var;
+    let code = if two {
+        quote_spanned!(sp=> #var.foreach_rdd(move |b, t| (#f)(b, t.millis() as i64)))
+    } else {
+        quote_spanned!(sp=> #var.foreach_rdd(move |b, _| (#f)(b)))
+    };
+    Some(Lowered { out: None, code })
+}

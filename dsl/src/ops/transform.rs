@@ -1,0 +1,50 @@
+//! `transform f`: a function of the whole batch.
+
+use super::{Input, Lowered, OpKind, OpSpec};
+use crate::cx::Cx;
+use crate::diagnostic::Diagnostic;
+use crate::func::lower_fn;
+use crate::types::Type;
+use quote::quote_spanned;
+use sluice_grammar::ast::Stage;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "transform",
+    kind: OpKind::Transform,
+    signature: "transform (f: [T] -> [U]) : T -> U",
+    summary: "Calls `f` once per batch with all its records (gathered from every partition) \
+              and makes the list it returns the new batch — Spark's `transform`, on records \
+              instead of an RDD.",
+    example: "socket(\"localhost\", 9999) | transform { |b: Vec<String>| -> Vec<String> { let mut b = b; b.sort(); b } } | print",
+    lower,
+};
+
+fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
+    let input = input?;
+    let (out, f) = lower_fn(
+        cx,
+        "transform",
+        stage.span,
+        stage.arg.as_ref(),
+        &[Type::List(Box::new(input.ty.clone()))],
+    )?;
+    if !matches!(out, Type::List(_)) {
+        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
+        cx.report(
+            Diagnostic::error(
+                "flow::type::not_a_list",
+                at,
+                format!("`transform` needs a function returning a list, but this returns {out}"),
+            )
+            .label(format!("returns {out}")),
+        );
+        return None;
+    }
+    let Type::List(u) = out else { return None };
+    let sp = cx.span(stage.op.span);
+    let var = &input.var;
+    Some(Lowered {
+        out: Some(*u),
+        code: quote_spanned!(sp=> #var.transform(#f)),
+    })
+}

@@ -840,6 +840,98 @@ where
     }
 }
 
+/// Every `(k, (v, w))` for `v` in `vs`, `w` in `ws`.
+fn pairs<K: Clone, A: Clone, B: Clone>(k: K, vs: Vec<A>, ws: Vec<B>) -> Vec<(K, (A, B))> {
+    let mut out = Vec::with_capacity(vs.len() * ws.len());
+    for v in &vs {
+        for w in &ws {
+            out.push((k.clone(), (v.clone(), w.clone())));
+        }
+    }
+    out
+}
+
+/// Both sides of a batch hash partitioned by key and grouped (`cogroup`, the joins).
+struct CoGroup<K, V, W> {
+    left: Arc<dyn Node<(K, V)>>,
+    right: Arc<dyn Node<(K, W)>>,
+}
+
+type Buckets<K, T> = Vec<Vec<(K, T)>>;
+
+/// Splits every partition of `rdd` into `n` buckets by key hash, in parallel.
+fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
+    cx: &BatchCx<'_>,
+    rdd: Rdd<(K, T)>,
+    n: usize,
+) -> Vec<Buckets<K, T>> {
+    let tasks: Vec<_> = rdd
+        .parts
+        .into_iter()
+        .map(|p| {
+            move || {
+                let hasher = shuffle_hasher();
+                let mut out: Buckets<K, T> = (0..n).map(|_| Vec::new()).collect();
+                for (k, v) in p() {
+                    out[(hasher.hash_one(&k) % n as u64) as usize].push((k, v));
+                }
+                out
+            }
+        })
+        .collect();
+    cx.exec.run_tasks(tasks)
+}
+
+impl<K, V, W> Node<(K, (Vec<V>, Vec<W>))> for CoGroup<K, V, W>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    W: Send + 'static,
+{
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+        let n = cx.settings.shuffle_partitions.max(1);
+        let mut left: Vec<Vec<Vec<(K, V)>>> = (0..n).map(|_| Vec::new()).collect();
+        for buckets in bucket(cx, self.left.compute(cx), n) {
+            for (i, b) in buckets.into_iter().enumerate() {
+                left[i].push(b);
+            }
+        }
+        let mut right: Vec<Vec<Vec<(K, W)>>> = (0..n).map(|_| Vec::new()).collect();
+        for buckets in bucket(cx, self.right.compute(cx), n) {
+            for (i, b) in buckets.into_iter().enumerate() {
+                right[i].push(b);
+            }
+        }
+        let tasks: Vec<_> = left
+            .into_iter()
+            .zip(right)
+            .map(|(ls, rs)| {
+                move || {
+                    let mut groups: HashMap<K, (Vec<V>, Vec<W>), foldhash::fast::FixedState> =
+                        HashMap::with_hasher(shuffle_hasher());
+                    for (k, v) in ls.into_iter().flatten() {
+                        groups.entry(k).or_default().0.push(v);
+                    }
+                    for (k, w) in rs.into_iter().flatten() {
+                        groups.entry(k).or_default().1.push(w);
+                    }
+                    groups
+                }
+            })
+            .collect();
+        let parts = cx
+            .exec
+            .run_tasks(tasks)
+            .into_iter()
+            .map(|g| {
+                Box::new(move || Box::new(g.into_iter()) as Records<(K, (Vec<V>, Vec<W>))>)
+                    as Partition<_>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
 fn combine<K: Hash + Eq, V: Default>(
     map: &mut ShuffleMap<K, V>,
     k: K,
@@ -888,6 +980,89 @@ where
         self.map(|(k, v)| (k, vec![v])).reduce_by_key(|mut a, b| {
             a.extend(b);
             a
+        })
+    }
+
+    /// Spark's `cogroup`: per batch, each key of either stream with all its values from
+    /// this one and from `other`, hash partitioned.
+    pub fn cogroup<W: Send + 'static>(
+        &self,
+        other: &DStream<(K, W)>,
+    ) -> DStream<(K, (Vec<V>, Vec<W>))> {
+        self.derive(Arc::new(CoGroup {
+            left: self.node.clone(),
+            right: other.node.clone(),
+        }))
+    }
+
+    /// Spark's `join`: per batch, every pairing of a value of this stream with a value of
+    /// `other` under the same key.
+    pub fn join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))>
+    where
+        K: Clone,
+        V: Clone,
+        W: Clone + Send + 'static,
+    {
+        self.cogroup(other)
+            .flat_map(|(k, (vs, ws))| pairs(k, vs, ws))
+    }
+
+    /// Spark's `leftOuterJoin`: as `join`, and keys only this stream has, with `None`.
+    pub fn left_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, Option<W>))>
+    where
+        K: Clone,
+        V: Clone,
+        W: Clone + Send + 'static,
+    {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| {
+            let ws: Vec<Option<W>> = if ws.is_empty() {
+                vec![None]
+            } else {
+                ws.into_iter().map(Some).collect()
+            };
+            pairs(k, vs, ws)
+        })
+    }
+
+    /// Spark's `rightOuterJoin`: as `join`, and keys only `other` has, with `None`.
+    pub fn right_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (Option<V>, W))>
+    where
+        K: Clone,
+        V: Clone,
+        W: Clone + Send + 'static,
+    {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| {
+            let vs: Vec<Option<V>> = if vs.is_empty() {
+                vec![None]
+            } else {
+                vs.into_iter().map(Some).collect()
+            };
+            pairs(k, vs, ws)
+        })
+    }
+
+    /// Spark's `fullOuterJoin`: as `join`, and keys only one stream has, with `None`.
+    pub fn full_outer_join<W>(
+        &self,
+        other: &DStream<(K, W)>,
+    ) -> DStream<(K, (Option<V>, Option<W>))>
+    where
+        K: Clone,
+        V: Clone,
+        W: Clone + Send + 'static,
+    {
+        self.cogroup(other).flat_map(|(k, (vs, ws))| {
+            let vs: Vec<Option<V>> = if vs.is_empty() {
+                vec![None]
+            } else {
+                vs.into_iter().map(Some).collect()
+            };
+            let ws: Vec<Option<W>> = if ws.is_empty() {
+                vec![None]
+            } else {
+                ws.into_iter().map(Some).collect()
+            };
+            pairs(k, vs, ws)
         })
     }
 

@@ -61,6 +61,20 @@ impl<T: SparkString> SparkString for Vec<T> {
     }
 }
 
+impl<T: SparkString> SparkString for Option<T> {
+    /// Scala's `Some(x)` and `None`, as outer joins print.
+    fn write_spark(&self, out: &mut String) {
+        match self {
+            Some(x) => {
+                out.push_str("Some(");
+                x.write_spark(out);
+                out.push(')');
+            }
+            None => out.push_str("None"),
+        }
+    }
+}
+
 macro_rules! tuple_spark_string {
     ($($name:ident $idx:tt),+) => {
         impl<$($name: SparkString),+> SparkString for ($($name,)+) {

@@ -314,3 +314,64 @@ fn foreach_rdd_sees_each_whole_batch_with_its_time() {
         [(11_000, vec![1, 2]), (12_000, vec![3])]
     );
 }
+
+fn kv(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+#[test]
+fn joins_pair_the_two_streams_batches_of_the_same_time() {
+    let left = vec![kv(&[("a", 1), ("a", 2), ("b", 3)]), kv(&[("c", 4)])];
+    let right = || vec![kv(&[("a", 10), ("d", 40)]), vec![]];
+    let s = |x: &str| x.to_string();
+    let joined = run(left.clone(), 2, |ssc, l| l.join(&ssc.queue_stream(right())));
+    assert_eq!(joined, [vec![(s("a"), (1, 10)), (s("a"), (2, 10))], vec![]]);
+    let left_outer = run(left.clone(), 2, |ssc, l| {
+        l.left_outer_join(&ssc.queue_stream(right()))
+    });
+    assert_eq!(
+        left_outer,
+        [
+            vec![
+                (s("a"), (1, Some(10))),
+                (s("a"), (2, Some(10))),
+                (s("b"), (3, None))
+            ],
+            vec![(s("c"), (4, None))]
+        ]
+    );
+    let right_outer = run(left.clone(), 1, |ssc, l| {
+        l.right_outer_join(&ssc.queue_stream(right()))
+    });
+    assert_eq!(
+        right_outer,
+        [vec![
+            (s("a"), (Some(1), 10)),
+            (s("a"), (Some(2), 10)),
+            (s("d"), (None, 40))
+        ]]
+    );
+    let full = run(left.clone(), 1, |ssc, l| {
+        l.full_outer_join(&ssc.queue_stream(right()))
+    });
+    assert_eq!(full[0].len(), 4);
+    assert!(
+        full[0].contains(&(s("b"), (Some(3), None)))
+            && full[0].contains(&(s("d"), (None, Some(40))))
+    );
+    let grouped = run(left, 1, |ssc, l| {
+        l.cogroup(&ssc.queue_stream(right()))
+            .map(|(k, (mut vs, ws))| {
+                vs.sort();
+                (k, (vs, ws))
+            })
+    });
+    assert_eq!(
+        grouped,
+        [vec![
+            (s("a"), (vec![1, 2], vec![10])),
+            (s("b"), (vec![3], vec![])),
+            (s("d"), (vec![], vec![40]))
+        ]]
+    );
+}

@@ -859,6 +859,9 @@ struct CoGroup<K, V, W> {
 
 type Buckets<K, T> = Vec<Vec<(K, T)>>;
 
+/// A key with its values from two streams: what `cogroup` produces.
+pub type CoGrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
+
 /// Splits every partition of `rdd` into `n` buckets by key hash, in parallel.
 fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
     cx: &BatchCx<'_>,
@@ -882,13 +885,13 @@ fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
     cx.exec.run_tasks(tasks)
 }
 
-impl<K, V, W> Node<(K, (Vec<V>, Vec<W>))> for CoGroup<K, V, W>
+impl<K, V, W> Node<CoGrouped<K, V, W>> for CoGroup<K, V, W>
 where
     K: Hash + Eq + Send + 'static,
     V: Send + 'static,
     W: Send + 'static,
 {
-    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<CoGrouped<K, V, W>> {
         let n = cx.settings.shuffle_partitions.max(1);
         let mut left: Vec<Vec<Vec<(K, V)>>> = (0..n).map(|_| Vec::new()).collect();
         for buckets in bucket(cx, self.left.compute(cx), n) {
@@ -924,7 +927,7 @@ where
             .run_tasks(tasks)
             .into_iter()
             .map(|g| {
-                Box::new(move || Box::new(g.into_iter()) as Records<(K, (Vec<V>, Vec<W>))>)
+                Box::new(move || Box::new(g.into_iter()) as Records<CoGrouped<K, V, W>>)
                     as Partition<_>
             })
             .collect();
@@ -988,7 +991,7 @@ where
     pub fn cogroup<W: Send + 'static>(
         &self,
         other: &DStream<(K, W)>,
-    ) -> DStream<(K, (Vec<V>, Vec<W>))> {
+    ) -> DStream<CoGrouped<K, V, W>> {
         self.derive(Arc::new(CoGroup {
             left: self.node.clone(),
             right: other.node.clone(),

@@ -859,6 +859,9 @@ struct CoGroup<K, V, W> {
 
 type Buckets<K, T> = Vec<Vec<(K, T)>>;
 
+/// A key with a value from either stream or both: what `fullOuterJoin` produces.
+pub type FullOuterJoined<K, V, W> = (K, (Option<V>, Option<W>));
+
 /// A key with its values from two streams: what `cogroup` produces.
 pub type CoGrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
 
@@ -1045,10 +1048,7 @@ where
     }
 
     /// Spark's `fullOuterJoin`: as `join`, and keys only one stream has, with `None`.
-    pub fn full_outer_join<W>(
-        &self,
-        other: &DStream<(K, W)>,
-    ) -> DStream<(K, (Option<V>, Option<W>))>
+    pub fn full_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<FullOuterJoined<K, V, W>>
     where
         K: Clone,
         V: Clone,

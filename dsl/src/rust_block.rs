@@ -149,7 +149,7 @@ fn flow_type(cx: &mut Cx, ty: &syn::Type, block: &RustBlock) -> Option<Type> {
                 "flow::rust::type",
                 block.span,
                 format!(
-                    "streams carry String, i64, f64, bool, tuples and Vec of them, not `{}`",
+                    "streams carry String, i64, f64, bool, and tuples, Vec and Option of them, not `{}`",
                     ty.to_token_stream()
                 ),
             )
@@ -172,11 +172,18 @@ fn convert(ty: &syn::Type) -> Option<Type> {
                 ("i64", syn::PathArguments::None) => Some(Type::I64),
                 ("f64", syn::PathArguments::None) => Some(Type::F64),
                 ("bool", syn::PathArguments::None) => Some(Type::Bool),
-                ("Vec", syn::PathArguments::AngleBracketed(a)) if a.args.len() == 1 => {
-                    match &a.args[0] {
-                        syn::GenericArgument::Type(t) => Some(Type::List(Box::new(convert(t)?))),
-                        _ => None,
-                    }
+                (wrapper @ ("Vec" | "Option"), syn::PathArguments::AngleBracketed(a))
+                    if a.args.len() == 1 =>
+                {
+                    let syn::GenericArgument::Type(t) = &a.args[0] else {
+                        return None;
+                    };
+                    let inner = Box::new(convert(t)?);
+                    Some(if wrapper == "Vec" {
+                        Type::List(inner)
+                    } else {
+                        Type::Option(inner)
+                    })
                 }
                 _ => None,
             }

@@ -13,6 +13,8 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// What a `flatMap` function returns: any number of elements.
     List(Box<Type>),
+    /// A value that may be missing, as outer joins give.
+    Option(Box<Type>),
 }
 
 impl Type {
@@ -31,6 +33,10 @@ impl Type {
                 let t = t.rust();
                 quote!(::std::vec::Vec<#t>)
             }
+            Type::Option(t) => {
+                let t = t.rust();
+                quote!(::std::option::Option<#t>)
+            }
         }
     }
 
@@ -47,7 +53,7 @@ impl Type {
         match self {
             Type::F64 => false,
             Type::Tuple(items) => items.iter().all(Type::is_hashable),
-            Type::List(t) => t.is_hashable(),
+            Type::List(t) | Type::Option(t) => t.is_hashable(),
             Type::String | Type::I64 | Type::Bool => true,
         }
     }
@@ -57,6 +63,7 @@ impl Type {
         match self {
             Type::I64 | Type::F64 | Type::Bool => true,
             Type::Tuple(items) => items.iter().all(Type::is_copy),
+            Type::Option(t) => t.is_copy(),
             Type::String | Type::List(_) => false,
         }
     }
@@ -80,6 +87,7 @@ impl std::fmt::Display for Type {
                 f.write_str(")")
             }
             Type::List(t) => write!(f, "[{t}]"),
+            Type::Option(t) => write!(f, "Option<{t}>"),
         }
     }
 }

@@ -431,3 +431,30 @@ fn whole_partition_and_whole_batch_operators() {
         )],
     );
 }
+
+#[test]
+fn joins_match_keys_of_two_named_streams() {
+    let head = format!("let clicks = {SRC} | map (line, 1.5)\nlet views = {SRC} | map (line, 2)\n");
+    check(&format!("{head}views | join clicks | print"), &[]);
+    check(&format!("{head}views | leftOuterJoin clicks | map {{ |p: (String, (i64, Option<f64>))| -> bool {{ p.1 .1.is_none() }} }} | print"), &[]);
+    check(&format!("{head}views | fullOuterJoin clicks | print\nviews | cogroup clicks | print\nviews | rightOuterJoin clicks | print"), &[]);
+    check(
+        &format!("{head}views | join click | print"),
+        &[
+            ("flow::graph::unused_stream", "clicks"),
+            ("flow::name::unknown", "click"),
+        ],
+    );
+    check(
+        &format!("let n = {SRC} | map (len(line), 1)\n{SRC} | map (line, 1) | join n | print"),
+        &[("flow::type::key_mismatch", "n")],
+    );
+    check(
+        &format!("let l = {SRC}\n{SRC} | map (line, 1) | join l | print"),
+        &[("flow::type::not_a_pair", "l")],
+    );
+    check(
+        &format!("let l = {SRC} | map (line, 1)\n{SRC} | join l | print"),
+        &[("flow::type::not_a_pair", "join")],
+    );
+}

@@ -17,6 +17,7 @@ mod foreach_rdd;
 mod glom;
 mod group_by_key;
 mod group_by_key_and_window;
+mod join;
 mod map;
 mod map_partitions;
 mod map_values;
@@ -98,6 +99,11 @@ pub const OPERATORS: &[&OpSpec] = &[
     &flat_map_values::SPEC,
     &reduce_by_key::SPEC,
     &group_by_key::SPEC,
+    &join::JOIN,
+    &join::LEFT_OUTER_JOIN,
+    &join::RIGHT_OUTER_JOIN,
+    &join::FULL_OUTER_JOIN,
+    &join::COGROUP,
     &window::SPEC,
     &count_by_window::SPEC,
     &reduce_by_window::SPEC,

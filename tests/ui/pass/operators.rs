@@ -16,4 +16,14 @@ fn main() {
         lines | map (line, 1) | groupByKeyAndWindow(10s) | print
     };
     assert_eq!(p.name, "stream");
+    let q = sluice::stream! {
+        let clicks = socket("127.0.0.1", 9998) | map (line, 1.5)
+        let views = socket("127.0.0.1", 9999) | map (line, 2)
+        views | join clicks | print
+        views | leftOuterJoin clicks | print
+        views | rightOuterJoin clicks | print
+        views | fullOuterJoin clicks | print
+        views | cogroup clicks | print
+    };
+    assert_eq!(q.name, "stream");
 }

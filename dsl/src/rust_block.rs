@@ -63,6 +63,16 @@ pub fn lower_effect_closure(
     }
 }
 
+/// The result type a closure block declares, if it parses and declares one a stream can
+/// carry (for operators whose parameter types depend on it, like `updateStateByKey`).
+pub fn declared_result(block: &RustBlock) -> Option<Type> {
+    let closure = syn::parse_str::<syn::ExprClosure>(&block.code).ok()?;
+    match &closure.output {
+        syn::ReturnType::Type(_, t) => convert(t),
+        syn::ReturnType::Default => None,
+    }
+}
+
 /// Parses the block as one closure taking `params`.
 fn checked_closure(
     cx: &mut Cx,

@@ -458,3 +458,16 @@ fn joins_match_keys_of_two_named_streams() {
         &[("flow::type::not_a_pair", "join")],
     );
 }
+
+#[test]
+fn update_state_by_key_types_its_state_from_the_closure() {
+    let pairs = format!("{SRC} | flatMap split | map (w, 1)");
+    check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ Some(s.unwrap_or(0) + vs.len() as i64) }} }} | print"), &[]);
+    check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<String>| -> Option<String> {{ s }} }} | map (k, s) => s + \"!\" | print"), &[]);
+    check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> i64 {{ 1 }} }} | print"), &[("flow::rust::return_type", "{ |vs: Vec<i64>, s: Option<i64>| -> i64 { 1 } }")]);
+    check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<String>, s: Option<i64>| -> Option<i64> {{ s }} }} | print"), &[("flow::type::mismatch", "{ |vs: Vec<String>, s: Option<i64>| -> Option<i64> { s } }")]);
+    check(
+        &format!("{pairs} | updateStateByKey + | print"),
+        &[("flow::arg::shape", "+")],
+    );
+}

@@ -840,6 +840,84 @@ where
     }
 }
 
+/// The state of `update_state_by_key`: one map per shuffle partition, and the batch
+/// last applied with its result, so a batch is applied once however many outputs read it.
+struct StateStore<K, S> {
+    maps: Vec<HashMap<K, S, foldhash::fast::FixedState>>,
+    last: Option<(BatchTime, StateSnapshot<K, S>)>,
+}
+
+/// Every key's state after a batch, by partition.
+type StateSnapshot<K, S> = Arc<Vec<Vec<(K, S)>>>;
+
+type UpdateFn<V, S> = Arc<dyn Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync>;
+
+struct StateByKey<K, V, S> {
+    /// The new values of each key in the batch, hash partitioned.
+    parent: Arc<dyn Node<(K, Vec<V>)>>,
+    f: UpdateFn<V, S>,
+    state: Mutex<StateStore<K, S>>,
+}
+
+impl<K, V, S> Node<(K, S)> for StateByKey<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, S)> {
+        let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = match &store.last {
+            Some((t, snap)) if *t == cx.time => snap.clone(),
+            _ => {
+                let n = cx.settings.shuffle_partitions.max(1);
+                let mut maps = std::mem::take(&mut store.maps);
+                maps.resize_with(n, || HashMap::with_hasher(shuffle_hasher()));
+                let updates = self.parent.compute(cx).parts;
+                // The parent is hash partitioned the same way: partition i updates map i.
+                let tasks: Vec<_> = maps
+                    .into_iter()
+                    .zip(
+                        updates
+                            .into_iter()
+                            .map(Some)
+                            .chain(std::iter::repeat_with(|| None)),
+                    )
+                    .map(|(mut map, part)| {
+                        let f = self.f.clone();
+                        move || {
+                            for (k, vs) in part.map(|p| p()).into_iter().flatten() {
+                                let old = map.remove(&k);
+                                if let Some(new) = f(vs, old) {
+                                    map.insert(k, new);
+                                }
+                            }
+                            let snapshot: Vec<(K, S)> =
+                                map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+                            (map, snapshot)
+                        }
+                    })
+                    .collect();
+                let (maps, snaps): (Vec<_>, Vec<_>) = cx.exec.run_tasks(tasks).into_iter().unzip();
+                store.maps = maps;
+                let snap = Arc::new(snaps);
+                store.last = Some((cx.time, snap.clone()));
+                snap
+            }
+        };
+        let parts = (0..snapshot.len())
+            .map(|i| {
+                let snapshot = snapshot.clone();
+                Box::new(move || {
+                    Box::new((0..snapshot[i].len()).map(move |j| snapshot[i][j].clone()))
+                        as Records<(K, S)>
+                }) as Partition<(K, S)>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
 /// Every `(k, (v, w))` for `v` in `vs`, `w` in `ws`.
 fn pairs<K: Clone, A: Clone, B: Clone>(k: K, vs: Vec<A>, ws: Vec<B>) -> Vec<(K, (A, B))> {
     let mut out = Vec::with_capacity(vs.len() * ws.len());
@@ -987,6 +1065,27 @@ where
             a.extend(b);
             a
         })
+    }
+
+    /// Spark's `updateStateByKey`, touching only the keys that got data: per batch, `f`
+    /// gets each such key's new values and its state so far (`None` for a new key) and
+    /// returns the new state (`None` removes the key). The stream carries every key's
+    /// state after the batch. Keys without new data are not visited (Spark visits every
+    /// key every batch); expire them with `mapWithState`'s timeouts instead.
+    pub fn update_state_by_key<S, F>(&self, f: F) -> DStream<(K, S)>
+    where
+        K: Clone + Sync,
+        S: Clone + Send + Sync + 'static,
+        F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        self.derive(Arc::new(StateByKey {
+            parent: self.group_by_key().node,
+            f: Arc::new(f),
+            state: Mutex::new(StateStore {
+                maps: Vec::new(),
+                last: None,
+            }),
+        }))
     }
 
     /// Spark's `cogroup`: per batch, each key of either stream with all its values from

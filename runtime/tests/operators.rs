@@ -375,3 +375,39 @@ fn joins_pair_the_two_streams_batches_of_the_same_time() {
         ]]
     );
 }
+
+#[test]
+fn update_state_by_key_keeps_state_touches_only_keys_with_data_and_removes_on_none() {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let batches = vec![
+        kv(&[("a", 1), ("b", 1)]),
+        kv(&[("a", 1)]),
+        vec![],
+        kv(&[("b", 5)]),
+    ];
+    let got = run(batches, 4, move |_, s| {
+        let counter = counter.clone();
+        s.update_state_by_key(move |vs: Vec<i64>, old: Option<i64>| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let total = old.unwrap_or(0) + vs.iter().sum::<i64>();
+            // A key whose total passes 5 is dropped.
+            (total <= 5).then_some(total)
+        })
+    });
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        [
+            vec![(s("a"), 1), (s("b"), 1)],
+            vec![(s("a"), 2), (s("b"), 1)],
+            vec![(s("a"), 2), (s("b"), 1)],
+            vec![(s("a"), 2)],
+        ]
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        2 + 1 + 0 + 1,
+        "only keys with new data are visited"
+    );
+}

@@ -32,6 +32,7 @@ mod socket;
 mod text_file_stream;
 mod transform;
 mod union;
+mod update_state_by_key;
 pub(crate) mod window;
 
 use crate::cx::Cx;
@@ -104,6 +105,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &join::RIGHT_OUTER_JOIN,
     &join::FULL_OUTER_JOIN,
     &join::COGROUP,
+    &update_state_by_key::SPEC,
     &window::SPEC,
     &count_by_window::SPEC,
     &reduce_by_window::SPEC,

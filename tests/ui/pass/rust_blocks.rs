@@ -17,4 +17,10 @@ fn main() {
         lines | foreachRDD { |b: Vec<String>| { let _ = b; } }
     };
     assert_eq!((q.settings)().batch_interval, std::time::Duration::from_secs(1));
+    let r = sluice::stream! {
+        socket("127.0.0.1", 9999) | flatMap split | map (w, 1)
+            | updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } }
+            | print
+    };
+    assert_eq!(r.name, "stream");
 }

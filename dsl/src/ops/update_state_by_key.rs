@@ -1,0 +1,57 @@
+//! `updateStateByKey f`: a state per key, updated by each batch's values.
+
+use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
+use crate::cx::Cx;
+use crate::diagnostic::Diagnostic;
+use crate::rust_block::{declared_result, lower_closure};
+use crate::types::Type;
+use quote::quote_spanned;
+use sluice_grammar::ast::{Stage, StageArg};
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "updateStateByKey",
+    kind: OpKind::Transform,
+    signature: "updateStateByKey { |values: Vec<V>, state: Option<S>| -> Option<S> { … } } : (K, V) -> (K, S)",
+    summary: "Keeps a state per key across batches. Each batch, the closure gets a key's new \
+              values and its state so far (`None` for a new key) and returns the new state; \
+              `None` removes the key. The stream carries every key's state after the batch. \
+              Unlike Spark, keys without new data are not visited. State is kept in memory \
+              only (no checkpoint yet).",
+    example: "socket(\"localhost\", 9999) | flatMap split | map (w, 1) \
+              | updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } } | print",
+    lower,
+};
+
+fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
+    let input = input?;
+    let (k, v) = expect_pair(cx, "updateStateByKey", stage, input)?;
+    let Some(StageArg::Rust(block)) = &stage.arg else {
+        cx.report(
+            Diagnostic::error(
+                "flow::arg::shape",
+                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
+                "`updateStateByKey` takes an embedded Rust closure",
+            )
+            .label("not a Rust closure")
+            .help(
+                "e.g. `updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { … } }`",
+            ),
+        );
+        return None;
+    };
+    let Some(Type::Option(state)) = declared_result(block) else {
+        cx.report(
+            Diagnostic::error("flow::rust::return_type", block.span, "`updateStateByKey`'s closure must declare `-> Option<S>`, S being the state's type")
+                .label("no `-> Option<S>`"),
+        );
+        return None;
+    };
+    let params = [Type::List(Box::new(v)), Type::Option(state.clone())];
+    let (_, f) = lower_closure(cx, "updateStateByKey", block, &params)?;
+    let sp = cx.span(stage.op.span);
+    let var = &input.var;
+    Some(Lowered {
+        out: Some(Type::Tuple(vec![k, *state])),
+        code: quote_spanned!(sp=> #var.update_state_by_key(#f)),
+    })
+}

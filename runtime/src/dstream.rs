@@ -844,11 +844,12 @@ where
 /// last applied with its result, so a batch is applied once however many outputs read it.
 struct StateStore<K, S> {
     maps: Vec<HashMap<K, S, foldhash::fast::FixedState>>,
-    last: Option<(BatchTime, StateSnapshot<K, S>)>,
+    last: Memo<Vec<Vec<(K, S)>>>,
 }
 
-/// Every key's state after a batch, by partition.
-type StateSnapshot<K, S> = Arc<Vec<Vec<(K, S)>>>;
+/// The batch a stateful node last computed, with its result: a batch is applied to the
+/// state once, however many outputs read it.
+type Memo<T> = Option<(BatchTime, Arc<T>)>;
 
 type UpdateFn<V, S> = Arc<dyn Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync>;
 
@@ -912,6 +913,198 @@ where
                     Box::new((0..snapshot[i].len()).map(move |j| snapshot[i][j].clone()))
                         as Records<(K, S)>
                 }) as Partition<(K, S)>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
+/// A key's state as `map_with_state`'s function sees it (Spark's `State`).
+#[derive(Debug)]
+pub struct State<S> {
+    value: Option<S>,
+    timing_out: bool,
+}
+
+impl<S> State<S> {
+    pub fn exists(&self) -> bool {
+        self.value.is_some()
+    }
+
+    pub fn get(&self) -> Option<&S> {
+        self.value.as_ref()
+    }
+
+    /// Sets the state; ignored for a key that is timing out, which is dropped regardless.
+    pub fn update(&mut self, s: S) {
+        if !self.timing_out {
+            self.value = Some(s);
+        }
+    }
+
+    pub fn remove(&mut self) {
+        self.value = None;
+    }
+
+    /// True in the last call for a key whose timeout passed.
+    pub fn is_timing_out(&self) -> bool {
+        self.timing_out
+    }
+}
+
+/// The two streams `map_with_state` gives: the function's results, and every key's state
+/// after each batch (Spark's `stateSnapshots()`).
+pub struct MapWithState<K, S, U> {
+    pub mapped: DStream<U>,
+    pub snapshots: DStream<(K, S)>,
+}
+
+/// One batch of `map_with_state`, by partition: results and state snapshot.
+type MapWithStateOutput<K, S, U> = (Vec<Vec<U>>, Vec<Vec<(K, S)>>);
+
+type MapFn<K, V, S, U> = Arc<dyn Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync>;
+
+/// A key's state and the time of its last record.
+struct Keyed<S> {
+    value: S,
+    last_seen: u64,
+}
+
+/// One partition's states, with a queue of (deadline, key) so that timeouts visit only
+/// keys that are due; an entry whose key was seen since is skipped when reached.
+struct KeyedPartition<K, S> {
+    states: HashMap<K, Keyed<S>, foldhash::fast::FixedState>,
+    deadlines: std::collections::VecDeque<(u64, K)>,
+}
+
+struct KeyedStore<K, S, U> {
+    parts: Vec<KeyedPartition<K, S>>,
+    last: Memo<MapWithStateOutput<K, S, U>>,
+}
+
+struct MapWithStateNode<K, V, S, U> {
+    parent: Arc<dyn Node<(K, Vec<V>)>>,
+    f: MapFn<K, V, S, U>,
+    timeout_ms: Option<u64>,
+    store: Mutex<KeyedStore<K, S, U>>,
+}
+
+impl<K, V, S, U> MapWithStateNode<K, V, S, U>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + 'static,
+    S: Clone + Send + Sync + 'static,
+    U: Send + Sync + 'static,
+{
+    fn output(&self, cx: &BatchCx<'_>) -> Arc<MapWithStateOutput<K, S, U>> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, out)) = &store.last {
+            if *t == cx.time {
+                return out.clone();
+            }
+        }
+        let n = cx.settings.shuffle_partitions.max(1);
+        let mut parts = std::mem::take(&mut store.parts);
+        parts.resize_with(n, || KeyedPartition {
+            states: HashMap::with_hasher(shuffle_hasher()),
+            deadlines: Default::default(),
+        });
+        let updates = self.parent.compute(cx).parts;
+        let now = cx.time.0;
+        let timeout = self.timeout_ms;
+        let tasks: Vec<_> = parts
+            .into_iter()
+            .zip(
+                updates
+                    .into_iter()
+                    .map(Some)
+                    .chain(std::iter::repeat_with(|| None)),
+            )
+            .map(|(mut part, records)| {
+                let f = self.f.clone();
+                move || {
+                    let mut mapped = Vec::new();
+                    for (k, vs) in records.map(|p| p()).into_iter().flatten() {
+                        let mut state = State {
+                            value: part.states.remove(&k).map(|s| s.value),
+                            timing_out: false,
+                        };
+                        for v in vs {
+                            mapped.push(f(&k, Some(v), &mut state));
+                        }
+                        if let Some(value) = state.value {
+                            if let Some(t) = timeout {
+                                part.deadlines.push_back((now + t, k.clone()));
+                            }
+                            part.states.insert(
+                                k,
+                                Keyed {
+                                    value,
+                                    last_seen: now,
+                                },
+                            );
+                        }
+                    }
+                    if let Some(t) = timeout {
+                        while part.deadlines.front().is_some_and(|(due, _)| *due <= now) {
+                            let (_, k) = part.deadlines.pop_front().expect("front exists");
+                            let due = part.states.get(&k).is_some_and(|s| s.last_seen + t <= now);
+                            if due {
+                                let old = part.states.remove(&k).map(|s| s.value);
+                                let mut state = State {
+                                    value: old,
+                                    timing_out: true,
+                                };
+                                mapped.push(f(&k, None, &mut state));
+                            }
+                        }
+                    }
+                    let snapshot: Vec<(K, S)> = part
+                        .states
+                        .iter()
+                        .map(|(k, s)| (k.clone(), s.value.clone()))
+                        .collect();
+                    (part, mapped, snapshot)
+                }
+            })
+            .collect();
+        let mut mapped_all = Vec::new();
+        let mut snaps = Vec::new();
+        for (part, mapped, snap) in cx.exec.run_tasks(tasks) {
+            store.parts.push(part);
+            mapped_all.push(mapped);
+            snaps.push(snap);
+        }
+        let out = Arc::new((mapped_all, snaps));
+        store.last = Some((cx.time, out.clone()));
+        out
+    }
+}
+
+/// One of the two streams of a shared computation (`map_with_state`'s results or snapshots).
+struct Projection<K, V, S, U, T> {
+    node: Arc<MapWithStateNode<K, V, S, U>>,
+    pick: fn(&MapWithStateOutput<K, S, U>) -> &Vec<Vec<T>>,
+}
+
+impl<K, V, S, U, T> Node<T> for Projection<K, V, S, U, T>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + 'static,
+    S: Clone + Send + Sync + 'static,
+    U: Send + Sync + 'static,
+    T: Clone + Send + 'static,
+{
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
+        let out = self.node.output(cx);
+        let pick = self.pick;
+        let parts = (0..pick(&out).len())
+            .map(|i| {
+                let out = out.clone();
+                Box::new(move || {
+                    let n = pick(&out)[i].len();
+                    Box::new((0..n).map(move |j| pick(&out)[i][j].clone())) as Records<T>
+                }) as Partition<T>
             })
             .collect();
         Rdd { parts }
@@ -1086,6 +1279,43 @@ where
                 last: None,
             }),
         }))
+    }
+
+    /// Spark's `mapWithState`: `f` is called once per record with its key, its value and
+    /// the key's state, and its results form the returned stream. With a timeout, a key
+    /// that got no record for that long is called once more with no value and a state
+    /// that `is_timing_out()`, then dropped. Only keys with records or a due timeout are
+    /// visited.
+    pub fn map_with_state<S, U, F>(
+        &self,
+        timeout: Option<std::time::Duration>,
+        f: F,
+    ) -> MapWithState<K, S, U>
+    where
+        K: Clone + Sync,
+        S: Clone + Send + Sync + 'static,
+        U: Clone + Send + Sync + 'static,
+        F: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+    {
+        let node = Arc::new(MapWithStateNode {
+            parent: self.group_by_key().node,
+            f: Arc::new(f),
+            timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            store: Mutex::new(KeyedStore {
+                parts: Vec::new(),
+                last: None,
+            }),
+        });
+        MapWithState {
+            mapped: self.derive(Arc::new(Projection {
+                node: node.clone(),
+                pick: |o: &MapWithStateOutput<K, S, U>| &o.0,
+            })),
+            snapshots: self.derive(Arc::new(Projection {
+                node,
+                pick: |o: &MapWithStateOutput<K, S, U>| &o.1,
+            })),
+        }
     }
 
     /// Spark's `cogroup`: per batch, each key of either stream with all its values from

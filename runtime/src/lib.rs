@@ -26,7 +26,7 @@ pub mod time;
 pub mod tracker;
 
 pub use context::{Pipeline, StreamingContext};
-pub use dstream::{DStream, PartitionSink};
+pub use dstream::{DStream, MapWithState, PartitionSink, State};
 pub use error::{Error, Result};
 pub use listener::{BatchInfo, StreamingEvent, StreamingListener};
 pub use render::SparkString;

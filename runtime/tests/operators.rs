@@ -411,3 +411,50 @@ fn update_state_by_key_keeps_state_touches_only_keys_with_data_and_removes_on_no
         "only keys with new data are visited"
     );
 }
+
+#[test]
+fn map_with_state_maps_each_record_and_times_out_idle_keys_once() {
+    let batches = vec![
+        kv(&[("a", 1)]),
+        kv(&[("b", 1)]),
+        vec![],
+        vec![],
+        kv(&[("a", 1)]),
+    ];
+    let f = |k: &String, v: Option<i64>, st: &mut sluice_runtime::State<i64>| {
+        if st.is_timing_out() {
+            (k.clone(), -1)
+        } else {
+            let n = st.get().copied().unwrap_or(0) + v.unwrap_or(0);
+            st.update(n);
+            (k.clone(), n)
+        }
+    };
+    let mapped = run(batches.clone(), 5, move |_, s| {
+        s.map_with_state(Some(Duration::from_secs(2)), f).mapped
+    });
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        mapped,
+        [
+            vec![(s("a"), 1)],
+            vec![(s("b"), 1)],
+            vec![(s("a"), -1)],
+            vec![(s("b"), -1)],
+            vec![(s("a"), 1)]
+        ]
+    );
+    let snapshots = run(batches, 5, move |_, s| {
+        s.map_with_state(Some(Duration::from_secs(2)), f).snapshots
+    });
+    assert_eq!(
+        snapshots,
+        [
+            vec![(s("a"), 1)],
+            vec![(s("a"), 1), (s("b"), 1)],
+            vec![(s("b"), 1)],
+            vec![],
+            vec![(s("a"), 1)]
+        ]
+    );
+}

@@ -1084,8 +1084,11 @@ where
 /// One of the two streams of a shared computation (`map_with_state`'s results or snapshots).
 struct Projection<K, V, S, U, T> {
     node: Arc<MapWithStateNode<K, V, S, U>>,
-    pick: fn(&MapWithStateOutput<K, S, U>) -> &Vec<Vec<T>>,
+    pick: Pick<K, S, U, T>,
 }
+
+/// Which half of `map_with_state`'s output a projection reads.
+type Pick<K, S, U, T> = fn(&MapWithStateOutput<K, S, U>) -> &Vec<Vec<T>>;
 
 impl<K, V, S, U, T> Node<T> for Projection<K, V, S, U, T>
 where

@@ -371,6 +371,17 @@ fn pipeline(
                 return None;
             }
         }
+        if let (Some(config), false) = (&stage.config, spec.name == "mapWithState") {
+            cx.report(
+                Diagnostic::error(
+                    "flow::arg::shape",
+                    config.span,
+                    format!("`{}` takes no settings before its argument", spec.name),
+                )
+                .label("unexpected settings"),
+            );
+            return None;
+        }
         let lowered = (spec.lower)(cx, stage, input.as_ref())?;
         let id = *next_id;
         *next_id += 1;

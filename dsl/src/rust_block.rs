@@ -63,6 +63,84 @@ pub fn lower_effect_closure(
     }
 }
 
+/// Checks a `mapWithState` closure, `|k: &K, v: Option<V>, state: &mut State<S>| -> U`;
+/// returns S, U and its tokens.
+pub fn lower_state_closure(
+    cx: &mut Cx,
+    block: &RustBlock,
+    key: &Type,
+    value: &Type,
+) -> Option<(Type, Type, TokenStream)> {
+    let what = "mapWithState";
+    let bad = |cx: &mut Cx, message: String| {
+        cx.report(
+            Diagnostic::error("flow::rust::signature", block.span, message)
+                .label("closure")
+                .help(format!("write `{what} {{ |k: &{key}, v: Option<{value}>, state: &mut State<S>| -> U {{ … }} }}`")),
+        );
+        None
+    };
+    let Ok(closure) = syn::parse_str::<syn::ExprClosure>(&block.code) else {
+        return bad(cx, "an embedded Rust block must be one closure".into());
+    };
+    let typed: Vec<&syn::Type> = closure
+        .inputs
+        .iter()
+        .filter_map(|p| match p {
+            syn::Pat::Type(pt) => Some(&*pt.ty),
+            _ => None,
+        })
+        .collect();
+    let [syn::Type::Reference(k), v, syn::Type::Reference(st)] = typed.as_slice() else {
+        return bad(cx, format!("`{what}`'s closure takes three typed parameters: `&K`, `Option<V>` and `&mut State<S>`"));
+    };
+    let state = match &*st.elem {
+        syn::Type::Path(p) if st.mutability.is_some() => {
+            p.path
+                .segments
+                .last()
+                .and_then(|seg| match (&seg.ident, &seg.arguments) {
+                    (name, syn::PathArguments::AngleBracketed(a))
+                        if name == "State" && a.args.len() == 1 =>
+                    {
+                        match &a.args[0] {
+                            syn::GenericArgument::Type(t) => convert(t),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                })
+        }
+        _ => None,
+    };
+    let Some(state) = state else {
+        return bad(
+            cx,
+            "the third parameter must be `&mut State<S>`, S a type a stream can carry".into(),
+        );
+    };
+    let key_ok = convert(&k.elem).as_ref() == Some(key) && k.mutability.is_none();
+    let value_ok = convert(v).as_ref() == Some(&Type::Option(Box::new(value.clone())));
+    if !key_ok || !value_ok {
+        return bad(
+            cx,
+            format!("`{what}` calls its closure with `&{key}` and `Option<{value}>`"),
+        );
+    }
+    let syn::ReturnType::Type(_, ret) = &closure.output else {
+        return bad(
+            cx,
+            "the closure's result type is needed to type the stream: add `-> U`".into(),
+        );
+    };
+    let out = flow_type(cx, ret, block)?;
+    let tokens = cx
+        .spans
+        .rust_tokens(block.code_span)
+        .unwrap_or_else(|| closure.to_token_stream());
+    Some((state, out, tokens))
+}
+
 /// The result type a closure block declares, if it parses and declares one a stream can
 /// carry (for operators whose parameter types depend on it, like `updateStateByKey`).
 pub fn declared_result(block: &RustBlock) -> Option<Type> {

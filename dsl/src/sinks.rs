@@ -64,6 +64,7 @@ pub fn lower_sink(cx: &mut Cx, d: &Decl) -> Option<SinkDecl> {
     let as_stage = Stage {
         op: d.call.name.clone(),
         arg: Some(StageArg::Args(d.call.args.clone())),
+        config: None,
         span: d.span,
     };
     let first = if kind == "postgres" { "url" } else { "path" };

@@ -471,3 +471,33 @@ fn update_state_by_key_types_its_state_from_the_closure() {
         &[("flow::arg::shape", "+")],
     );
 }
+
+#[test]
+fn map_with_state_checks_its_closure_and_timeout() {
+    let pairs = format!("{SRC} | flatMap split | map (w, 1)");
+    let ok = "{ |k: &String, v: Option<i64>, s: &mut State<i64>| -> (String, i64) { (k.clone(), v.unwrap_or(0)) } }";
+    check(
+        &format!("{pairs} | mapWithState(timeout: 30s) {ok} | print"),
+        &[],
+    );
+    check(
+        &format!("{pairs} | mapWithState {ok} | reduceByKey + | print"),
+        &[],
+    );
+    check(
+        &format!("{pairs} | mapWithState(timeout: 30) {ok} | print"),
+        &[("flow::arg::type", "timeout: 30")],
+    );
+    check(
+        &format!("{pairs} | mapWithState {{ |k: &String, v: Option<String>, s: &mut State<i64>| -> i64 {{ 1 }} }} | print"),
+        &[("flow::rust::signature", "{ |k: &String, v: Option<String>, s: &mut State<i64>| -> i64 { 1 } }")],
+    );
+    check(
+        &format!("{pairs} | mapWithState {{ |k: &String, v: Option<i64>, s: State<i64>| -> i64 {{ 1 }} }} | print"),
+        &[("flow::rust::signature", "{ |k: &String, v: Option<i64>, s: State<i64>| -> i64 { 1 } }")],
+    );
+    check(
+        &format!("{pairs} | map(x: 1) {ok} | print"),
+        &[("flow::arg::shape", "(x: 1)")],
+    );
+}

@@ -82,6 +82,8 @@ pub struct Chain {
 pub struct Stage {
     pub op: Ident,
     pub arg: Option<StageArg>,
+    /// Settings written before a Rust closure argument: `mapWithState(timeout: 30s) { … }`.
+    pub config: Option<Args>,
     pub span: Span,
 }
 

@@ -247,35 +247,54 @@ impl Lower<'_> {
             head = head.into_inner().next().expect("bare operator has a name");
         }
         let op = self.ident(head);
-        let arg = it.next().and_then(|a| a.into_inner().next()).map(|a| {
-            let aspan = self.span(&a);
-            match a.as_rule() {
-                Rule::section => {
-                    let sym = a.into_inner().next().expect("section has an operator");
-                    let span = self.span(&sym);
-                    StageArg::Section(BinOp::from_symbol(sym.as_str()).unwrap_or(BinOp::Add), span)
+        let (mut arg, mut config) = (None, None);
+        if let Some(next) = it.next() {
+            if next.as_rule() == Rule::configured {
+                for part in next.into_inner() {
+                    match self.stage_arg(part) {
+                        StageArg::Args(a) => config = Some(a),
+                        other => arg = Some(other),
+                    }
                 }
-                Rule::rust_block => {
-                    let body = a.into_inner().next().expect("rust block has a body");
-                    StageArg::Rust(RustBlock {
-                        code: body.as_str().trim_end().to_string(),
-                        code_span: self.span(&body),
-                        span: aspan,
-                    })
-                }
-                Rule::paren_args => StageArg::Args(Args {
-                    args: a
-                        .into_inner()
-                        .filter(|x| x.as_rule() == Rule::arg)
-                        .map(|x| self.arg(x))
-                        .collect(),
-                    span: aspan,
-                }),
-                Rule::lambda => StageArg::Expr(self.lambda(a)),
-                _ => StageArg::Expr(self.expr(a)),
+            } else {
+                arg = next.into_inner().next().map(|a| self.stage_arg(a));
             }
-        });
-        Stage { op, arg, span }
+        }
+        Stage {
+            op,
+            arg,
+            config,
+            span,
+        }
+    }
+
+    fn stage_arg(&mut self, a: Pair<Rule>) -> StageArg {
+        let aspan = self.span(&a);
+        match a.as_rule() {
+            Rule::section => {
+                let sym = a.into_inner().next().expect("section has an operator");
+                let span = self.span(&sym);
+                StageArg::Section(BinOp::from_symbol(sym.as_str()).unwrap_or(BinOp::Add), span)
+            }
+            Rule::rust_block => {
+                let body = a.into_inner().next().expect("rust block has a body");
+                StageArg::Rust(RustBlock {
+                    code: body.as_str().trim_end().to_string(),
+                    code_span: self.span(&body),
+                    span: aspan,
+                })
+            }
+            Rule::paren_args => StageArg::Args(Args {
+                args: a
+                    .into_inner()
+                    .filter(|x| x.as_rule() == Rule::arg)
+                    .map(|x| self.arg(x))
+                    .collect(),
+                span: aspan,
+            }),
+            Rule::lambda => StageArg::Expr(self.lambda(a)),
+            _ => StageArg::Expr(self.expr(a)),
+        }
     }
 
     fn arg(&mut self, p: Pair<Rule>) -> Arg {

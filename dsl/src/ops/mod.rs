@@ -21,6 +21,7 @@ mod join;
 mod map;
 mod map_partitions;
 mod map_values;
+mod map_with_state;
 mod print;
 mod reduce;
 mod reduce_by_key;
@@ -106,6 +107,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &join::FULL_OUTER_JOIN,
     &join::COGROUP,
     &update_state_by_key::SPEC,
+    &map_with_state::SPEC,
     &window::SPEC,
     &count_by_window::SPEC,
     &reduce_by_window::SPEC,

@@ -23,4 +23,15 @@ fn main() {
             | print
     };
     assert_eq!(r.name, "stream");
+    let m = sluice::stream! {
+        socket("127.0.0.1", 9999) | flatMap split | map (w, 1)
+            | mapWithState(timeout: 30s) { |k: &String, v: Option<i64>, s: &mut State<i64>| -> (String, i64) {
+                if s.is_timing_out() { return (k.clone(), -1) }
+                let n = s.get().copied().unwrap_or(0) + v.unwrap_or(0);
+                s.update(n);
+                (k.clone(), n)
+            } }
+            | print
+    };
+    assert_eq!(m.name, "stream");
 }

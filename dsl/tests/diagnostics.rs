@@ -501,3 +501,21 @@ fn map_with_state_checks_its_closure_and_timeout() {
         &[("flow::arg::shape", "(x: 1)")],
     );
 }
+
+#[test]
+fn combine_by_key_infers_the_combiner_from_create() {
+    let pairs = format!("{SRC} | flatMap split | map (w, len(w))");
+    check(&format!("{pairs} | combineByKey(n => (n, 1), (c, n) => (c.0 + n, c.1 + 1), (a, b) => (a.0 + b.0, a.1 + b.1)) | print"), &[]);
+    check(
+        &format!("{pairs} | combineByKey(n => n, +, +) | print"),
+        &[],
+    );
+    check(
+        &format!("{pairs} | combineByKey(n => (n, 1), (c, n) => n, (a, b) => a) | print"),
+        &[("flow::type::mismatch", "(c, n) => n")],
+    );
+    check(
+        &format!("{pairs} | combineByKey(n => n) | print"),
+        &[("flow::arg::missing", "combineByKey(n => n)")],
+    );
+}

@@ -72,8 +72,10 @@ impl Rendered {
                     joint = false;
                 }
                 TokenTree::Punct(p) => {
-                    self.push(&p.as_char().to_string(), p.span(), joint);
-                    joint = p.spacing() == Spacing::Joint;
+                    // A field access (`c.0`) is written without spaces around the dot.
+                    let dot = p.as_char() == '.';
+                    self.push(&p.as_char().to_string(), p.span(), joint || dot);
+                    joint = dot || p.spacing() == Spacing::Joint;
                 }
                 TokenTree::Literal(l) => {
                     self.push(&l.to_string(), l.span(), joint);

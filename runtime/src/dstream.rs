@@ -767,18 +767,27 @@ fn shuffle_hasher() -> foldhash::fast::FixedState {
 
 type ShuffleMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-struct ReduceByKey<K, V, F> {
+/// The shuffle behind `combine_by_key` and `reduce_by_key`: each input partition folds
+/// its records into one combiner per key and output partition (map-side combine), then
+/// each output partition merges the combiners of its keys.
+struct CombineByKey<K, V, C, FC, FV, FM> {
     parent: Arc<dyn Node<(K, V)>>,
-    f: Arc<F>,
+    create: Arc<FC>,
+    merge_value: Arc<FV>,
+    merge_combiners: Arc<FM>,
+    combiner: std::marker::PhantomData<fn() -> C>,
 }
 
-impl<K, V, F> Node<(K, V)> for ReduceByKey<K, V, F>
+impl<K, V, C, FC, FV, FM> Node<(K, C)> for CombineByKey<K, V, C, FC, FV, FM>
 where
     K: Hash + Eq + Send + 'static,
-    V: Default + Send + 'static,
-    F: Fn(V, V) -> V + Send + Sync + 'static,
+    V: Send + 'static,
+    C: Default + Send + 'static,
+    FC: Fn(V) -> C + Send + Sync + 'static,
+    FV: Fn(C, V) -> C + Send + Sync + 'static,
+    FM: Fn(C, C) -> C + Send + Sync + 'static,
 {
-    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, V)> {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, C)> {
         let n = cx.settings.shuffle_partitions.max(1);
         let map_side: Vec<_> = self
             .parent
@@ -786,21 +795,29 @@ where
             .parts
             .into_iter()
             .map(|p| {
-                let f = self.f.clone();
+                let (create, merge_value) = (self.create.clone(), self.merge_value.clone());
                 move || {
                     let hasher = shuffle_hasher();
-                    let mut buckets: Vec<ShuffleMap<K, V>> = (0..n)
+                    let mut buckets: Vec<ShuffleMap<K, C>> = (0..n)
                         .map(|_| HashMap::with_capacity_and_hasher(1024, hasher.clone()))
                         .collect();
                     for (k, v) in p() {
                         let bucket = &mut buckets[(hasher.hash_one(&k) % n as u64) as usize];
-                        combine(bucket, k, v, &*f);
+                        match bucket.get_mut(&k) {
+                            Some(slot) => {
+                                let old = std::mem::take(slot);
+                                *slot = merge_value(old, v);
+                            }
+                            None => {
+                                bucket.insert(k, create(v));
+                            }
+                        }
                     }
                     buckets
                 }
             })
             .collect();
-        let mut by_partition: Vec<Vec<ShuffleMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut by_partition: Vec<Vec<ShuffleMap<K, C>>> = (0..n).map(|_| Vec::new()).collect();
         for buckets in cx.exec.run_tasks(map_side) {
             for (i, b) in buckets.into_iter().enumerate() {
                 if !b.is_empty() {
@@ -811,7 +828,7 @@ where
         let reduce_side: Vec<_> = by_partition
             .into_iter()
             .map(|mut maps| {
-                let f = self.f.clone();
+                let merge = self.merge_combiners.clone();
                 move || {
                     maps.sort_by_key(|m| std::cmp::Reverse(m.len()));
                     let mut maps = maps.into_iter();
@@ -819,8 +836,8 @@ where
                         .next()
                         .unwrap_or_else(|| HashMap::with_hasher(shuffle_hasher()));
                     for m in maps {
-                        for (k, v) in m {
-                            combine(&mut merged, k, v, &*f);
+                        for (k, c) in m {
+                            combine(&mut merged, k, c, &*merge);
                         }
                     }
                     merged
@@ -832,8 +849,7 @@ where
             .run_tasks(reduce_side)
             .into_iter()
             .map(|m| {
-                Box::new(move || Box::new(m.into_iter()) as Box<dyn Iterator<Item = (K, V)> + Send>)
-                    as Partition<(K, V)>
+                Box::new(move || Box::new(m.into_iter()) as Records<(K, C)>) as Partition<(K, C)>
             })
             .collect();
         Rdd { parts }
@@ -1407,9 +1423,32 @@ where
     where
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        self.derive(Arc::new(ReduceByKey {
+        let f = Arc::new(f);
+        let g = f.clone();
+        self.combine_by_key(|v| v, move |a, b| f(a, b), move |a, b| g(a, b))
+    }
+
+    /// Spark's `combineByKey`: per batch, each key's values folded into a combiner —
+    /// `create` makes one from a key's first value in a partition, `merge_value` adds a
+    /// value, `merge_combiners` joins the combiners of different partitions.
+    pub fn combine_by_key<C, FC, FV, FM>(
+        &self,
+        create: FC,
+        merge_value: FV,
+        merge_combiners: FM,
+    ) -> DStream<(K, C)>
+    where
+        C: Default + Send + 'static,
+        FC: Fn(V) -> C + Send + Sync + 'static,
+        FV: Fn(C, V) -> C + Send + Sync + 'static,
+        FM: Fn(C, C) -> C + Send + Sync + 'static,
+    {
+        self.derive(Arc::new(CombineByKey {
             parent: self.node.clone(),
-            f: Arc::new(f),
+            create: Arc::new(create),
+            merge_value: Arc::new(merge_value),
+            merge_combiners: Arc::new(merge_combiners),
+            combiner: std::marker::PhantomData,
         }))
     }
 }

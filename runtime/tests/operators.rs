@@ -458,3 +458,18 @@ fn map_with_state_maps_each_record_and_times_out_idle_keys_once() {
         ]
     );
 }
+
+#[test]
+fn combine_by_key_builds_per_key_averages() {
+    let batches = vec![kv(&[("a", 1), ("a", 3), ("b", 10), ("a", 5)])];
+    let got = run(batches, 1, |_, s| {
+        s.repartition(3)
+            .combine_by_key(
+                |v| (v, 1i64),
+                |(sum, n), v| (sum + v, n + 1),
+                |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2),
+            )
+            .map_values(|(sum, n)| sum / n)
+    });
+    assert_eq!(got, [vec![("a".to_string(), 3), ("b".to_string(), 10)]]);
+}

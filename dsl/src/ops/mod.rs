@@ -5,6 +5,7 @@
 //! specs (`sluice docs`), and every example in it is compiled by a test.
 
 pub(crate) mod args;
+mod combine_by_key;
 mod count;
 mod count_by_value;
 mod count_by_value_and_window;
@@ -100,6 +101,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &map_values::SPEC,
     &flat_map_values::SPEC,
     &reduce_by_key::SPEC,
+    &combine_by_key::SPEC,
     &group_by_key::SPEC,
     &join::JOIN,
     &join::LEFT_OUTER_JOIN,

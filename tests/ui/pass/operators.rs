@@ -8,6 +8,7 @@ fn main() {
         lines | flatMap split | countByValue | mapValues n => n * 2 | print
         lines | map (line, line) | flatMapValues split | groupByKey | print
         lines | filter line != "" | map (line, 1.5) | reduceByKey + | print
+        lines | map (line, len(line)) | combineByKey(n => (n, 1), (c, n) => (c.0 + n, c.1 + 1), (a, b) => (a.0 + b.0, a.1 + b.1)) | print
         lines | window(3s, 2s) | window(4s) | count | print
         lines | flatMap split | map (w, 1) | reduceByKeyAndWindow(+, 30s, 2s) | print
         lines | map len(line) | reduceByWindow((a, b) => a + b, 4s) | print

@@ -323,7 +323,19 @@ fn windowed_operators_take_functions_and_durations() {
     check(&format!("{pairs} | groupByKeyAndWindow(10s) | print"), &[]);
     check(
         &format!("{pairs} | reduceByKeyAndWindow(+, -, 30s, 2s) | print"),
-        &[("flow::unsupported::inverse_window", "-")],
+        &[],
+    );
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, (a, b) => a - b, 30s, 2s, filter: (w, n) => n > 0) | print"),
+        &[],
+    );
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, -, 30s, 2s, filter: (w, n) => n) | print"),
+        &[("flow::type::mismatch", "(w, n) => n")],
+    );
+    check(
+        &format!("{pairs} | reduceByKeyAndWindow(+, 30s, 2s, filter: (w, n) => n > 0) | print"),
+        &[("flow::arg::unknown", "(w, n) => n > 0")],
     );
     check(
         &format!("{pairs} | reduceByKeyAndWindow(+, 30s, 1500ms) | print"),

@@ -856,6 +856,133 @@ where
     }
 }
 
+type Reducer<V> = Arc<dyn Fn(V, V) -> V + Send + Sync>;
+
+/// Which keys an incremental window keeps (Spark's `filterFunc`).
+pub type KeepKey<K, V> = fn(&(K, V)) -> bool;
+
+/// An incrementally maintained keyed window (`reduce_by_key_and_window_inv`).
+struct InvWindow<K, V> {
+    /// Each batch reduced by key, hash partitioned like the state.
+    per_batch: Arc<dyn Node<(K, V)>>,
+    f: Reducer<V>,
+    inv: Reducer<V>,
+    keep: Option<KeepKey<K, V>>,
+    length_ms: u64,
+    slide_ms: u64,
+    step_ms: u64,
+    /// The window last computed: its time and its per-partition maps.
+    state: Mutex<Memo<Vec<ShuffleMap<K, V>>>>,
+}
+
+impl<K, V> InvWindow<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// The per-batch reductions of the batches in `(from, to]` after the zero time, by partition.
+    fn batches(&self, cx: &BatchCx<'_>, from: u64, to: u64, n: usize) -> Vec<Vec<(K, V)>> {
+        let mut by_part: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
+        let mut s = from + self.step_ms;
+        while s <= to {
+            if s > cx.zero.0 {
+                let parts = self.per_batch.compute(&cx.at(BatchTime(s))).parts;
+                let tasks: Vec<_> = parts
+                    .into_iter()
+                    .map(|p| move || p().collect::<Vec<_>>())
+                    .collect();
+                for (i, recs) in cx.exec.run_tasks(tasks).into_iter().enumerate() {
+                    by_part[i % n].extend(recs);
+                }
+            }
+            s += self.step_ms;
+        }
+        by_part
+    }
+}
+
+impl<K, V> Node<(K, V)> for InvWindow<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, V)> {
+        let n = cx.settings.shuffle_partitions.max(1);
+        let t = cx.time.0;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let maps = match state.as_ref() {
+            Some((at, maps)) if at.0 == t => maps.clone(),
+            previous => {
+                let prev = previous
+                    .filter(|(at, m)| at.0 + self.slide_ms == t && m.len() == n)
+                    .map(|(_, m)| m.clone());
+                let (base, entered, left): (Vec<ShuffleMap<K, V>>, _, _) = match prev {
+                    // Slide the previous window: add what entered, subtract what left.
+                    Some(prev) => (
+                        prev.iter().cloned().collect(),
+                        self.batches(cx, t - self.slide_ms, t, n),
+                        self.batches(
+                            cx,
+                            (t - self.slide_ms).saturating_sub(self.length_ms),
+                            t.saturating_sub(self.length_ms),
+                            n,
+                        ),
+                    ),
+                    // No previous window: reduce the whole window.
+                    None => (
+                        (0..n)
+                            .map(|_| HashMap::with_hasher(shuffle_hasher()))
+                            .collect(),
+                        self.batches(cx, t.saturating_sub(self.length_ms), t, n),
+                        (0..n).map(|_| Vec::new()).collect(),
+                    ),
+                };
+                let tasks: Vec<_> = base
+                    .into_iter()
+                    .zip(entered.into_iter().zip(left))
+                    .map(|(mut map, (entered, left))| {
+                        let (f, inv, keep) = (self.f.clone(), self.inv.clone(), self.keep);
+                        move || {
+                            for (k, v) in entered {
+                                let merged = match map.remove(&k) {
+                                    Some(old) => f(old, v),
+                                    None => v,
+                                };
+                                map.insert(k, merged);
+                            }
+                            for (k, v) in left {
+                                if let Some(old) = map.remove(&k) {
+                                    map.insert(k, inv(old, v));
+                                }
+                            }
+                            if let Some(keep) = keep {
+                                map.retain(|k, v| keep(&(k.clone(), v.clone())));
+                            }
+                            map
+                        }
+                    })
+                    .collect();
+                let maps = Arc::new(cx.exec.run_tasks(tasks));
+                *state = Some((cx.time, maps.clone()));
+                maps
+            }
+        };
+        let parts = (0..maps.len())
+            .map(|i| {
+                let maps = maps.clone();
+                Box::new(move || {
+                    let items: Vec<(K, V)> = maps[i]
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    Box::new(items.into_iter()) as Records<(K, V)>
+                }) as Partition<(K, V)>
+            })
+            .collect();
+        Rdd { parts }
+    }
+}
+
 /// The state of `update_state_by_key`: one map per shuffle partition, and the batch
 /// last applied with its result, so a batch is applied once however many outputs read it.
 struct StateStore<K, S> {
@@ -1426,6 +1553,51 @@ where
         let f = Arc::new(f);
         let g = f.clone();
         self.combine_by_key(|v| v, move |a, b| f(a, b), move |a, b| g(a, b))
+    }
+
+    /// Spark's `reduceByKeyAndWindow` with an inverse function: every `slide`, each key's
+    /// values over the last `length`, kept incrementally — the previous window's result,
+    /// plus the batches that entered (with `f`), minus those that left (with `inv`). Keys
+    /// for which `keep` is false afterwards (say, a count back to 0) are dropped.
+    pub fn reduce_by_key_and_window_inv<F, G>(
+        &self,
+        f: F,
+        inv: G,
+        length: std::time::Duration,
+        slide: std::time::Duration,
+        keep: Option<KeepKey<K, V>>,
+    ) -> crate::Result<DStream<(K, V)>>
+    where
+        K: Clone + Sync,
+        V: Clone + Sync,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+        G: Fn(V, V) -> V + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        let per_batch = self.reduce_by_key(move |a, b| g(a, b));
+        // Validates the durations and remembers the batches a slide must subtract.
+        let window = per_batch.window(length, slide)?;
+        let own = self.slide_ms.unwrap_or(self.graph.batch_ms);
+        let (length_ms, slide_ms) = (length.as_millis() as u64, slide.as_millis() as u64);
+        self.graph.remember_ms.fetch_max(
+            length_ms + slide_ms + own,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(DStream {
+            node: Arc::new(InvWindow {
+                per_batch: per_batch.node,
+                f,
+                inv: Arc::new(inv),
+                keep,
+                length_ms,
+                slide_ms,
+                step_ms: own,
+                state: Mutex::new(None),
+            }),
+            graph: self.graph.clone(),
+            slide_ms: window.slide_ms,
+        })
     }
 
     /// Spark's `combineByKey`: per batch, each key's values folded into a combiner —

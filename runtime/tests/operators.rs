@@ -473,3 +473,34 @@ fn combine_by_key_builds_per_key_averages() {
     });
     assert_eq!(got, [vec![("a".to_string(), 3), ("b".to_string(), 10)]]);
 }
+
+#[test]
+fn incremental_window_with_an_inverse_matches_the_recomputed_window() {
+    let batches = vec![
+        kv(&[("a", 1), ("b", 2)]),
+        kv(&[("a", 1)]),
+        vec![],
+        kv(&[("c", 5), ("a", 1)]),
+        kv(&[("b", 1)]),
+        vec![],
+        vec![],
+        kv(&[("a", 2)]),
+    ];
+    for (length, slide) in [(3, 1), (4, 2), (2, 2)] {
+        let (length, slide) = (Duration::from_secs(length), Duration::from_secs(slide));
+        let recomputed = run(batches.clone(), 8, move |_, s| {
+            s.window(length, slide).unwrap().reduce_by_key(|a, b| a + b)
+        });
+        let incremental = run(batches.clone(), 8, move |_, s| {
+            s.reduce_by_key_and_window_inv(
+                |a, b| a + b,
+                |a, b| a - b,
+                length,
+                slide,
+                Some(|kv: &(String, i64)| kv.1 != 0),
+            )
+            .unwrap()
+        });
+        assert_eq!(incremental, recomputed, "window {length:?} slide {slide:?}");
+    }
+}

@@ -52,6 +52,21 @@ pub(crate) fn window_call(
     args: &[(Option<&str>, &Expr)],
     first: usize,
 ) -> Option<TokenStream> {
+    let (len, slide) = window_durations(cx, stage, input, args, first)?;
+    let sp = cx.span(stage.op.span);
+    let var = &input.var;
+    Some(quote_spanned!(sp=> #var.window(#len, #slide)?))
+}
+
+/// The `length` and optional `slide` arguments as `Duration` expressions, found by name or
+/// at positions `first` and `first + 1`; nothing may follow them.
+pub(crate) fn window_durations(
+    cx: &mut Cx,
+    stage: &Stage,
+    input: &Input,
+    args: &[(Option<&str>, &Expr)],
+    first: usize,
+) -> Option<(TokenStream, TokenStream)> {
     if let Some((_, extra)) = args.get(first + 2) {
         cx.report(
             Diagnostic::error(
@@ -70,7 +85,6 @@ pub(crate) fn window_call(
             .map(|(_, (_, e))| *e)
     };
     let len = duration(cx, pick("length", first), stage, "length")?.0;
-    let sp = cx.span(stage.op.span);
     let var = &input.var;
     let slide = match pick("slide", first + 1) {
         Some(e) => {
@@ -79,7 +93,7 @@ pub(crate) fn window_call(
         }
         None => quote!(#var.slide()),
     };
-    Some(quote_spanned!(sp=> #var.window(::std::time::Duration::from_millis(#len), #slide)?))
+    Some((quote!(::std::time::Duration::from_millis(#len)), slide))
 }
 
 /// A duration literal that is a positive multiple of the batch interval.

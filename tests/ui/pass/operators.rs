@@ -11,6 +11,7 @@ fn main() {
         lines | map (line, len(line)) | combineByKey(n => (n, 1), (c, n) => (c.0 + n, c.1 + 1), (a, b) => (a.0 + b.0, a.1 + b.1)) | print
         lines | window(3s, 2s) | window(4s) | count | print
         lines | flatMap split | map (w, 1) | reduceByKeyAndWindow(+, 30s, 2s) | print
+        lines | flatMap split | map (w, 1) | reduceByKeyAndWindow(+, -, 30s, 2s, filter: (w, n) => n > 0) | print
         lines | map len(line) | reduceByWindow((a, b) => a + b, 4s) | print
         lines | countByWindow(10s, 2s) | print
         lines | flatMap split | countByValueAndWindow(10s, 2s) | print

@@ -220,11 +220,7 @@ fn builtin_fn(
             None
         })?;
     if params.len() != 1 || params[0] != b.input {
-        let got = params
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let got = Type::list(params);
         cx.report(
             Diagnostic::error(
                 "flow::type::mismatch",
@@ -313,11 +309,7 @@ fn lambda_arity(
     got: usize,
     params: &[Type],
 ) -> Option<(Type, TokenStream)> {
-    let want = params
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let want = Type::list(params);
     cx.report(
         Diagnostic::error(
             "flow::fn::arity",

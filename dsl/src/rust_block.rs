@@ -191,11 +191,7 @@ fn checked_closure(
         }
     };
     if closure.inputs.len() != params.len() {
-        let want = params
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let want = Type::list(params);
         cx.report(
             Diagnostic::error(
                 "flow::fn::arity",

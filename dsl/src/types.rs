@@ -40,6 +40,15 @@ impl Type {
         }
     }
 
+    /// Types as a comma-separated list, for messages.
+    pub fn list(types: &[Type]) -> String {
+        types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `(K, V)` for a pair, the only shape `*ByKey` operators take.
     pub fn as_pair(&self) -> Option<(&Type, &Type)> {
         match self {

@@ -1257,6 +1257,15 @@ where
     }
 }
 
+/// The values as options, or one `None` when there are none: an outer join's missing side.
+fn or_none<T>(xs: Vec<T>) -> Vec<Option<T>> {
+    if xs.is_empty() {
+        vec![None]
+    } else {
+        xs.into_iter().map(Some).collect()
+    }
+}
+
 /// Every `(k, (v, w))` for `v` in `vs`, `w` in `ws`.
 fn pairs<K: Clone, A: Clone, B: Clone>(k: K, vs: Vec<A>, ws: Vec<B>) -> Vec<(K, (A, B))> {
     let mut out = Vec::with_capacity(vs.len() * ws.len());
@@ -1496,11 +1505,7 @@ where
         W: Clone + Send + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
-            let ws: Vec<Option<W>> = if ws.is_empty() {
-                vec![None]
-            } else {
-                ws.into_iter().map(Some).collect()
-            };
+            let ws = or_none(ws);
             pairs(k, vs, ws)
         })
     }
@@ -1513,11 +1518,7 @@ where
         W: Clone + Send + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
-            let vs: Vec<Option<V>> = if vs.is_empty() {
-                vec![None]
-            } else {
-                vs.into_iter().map(Some).collect()
-            };
+            let vs = or_none(vs);
             pairs(k, vs, ws)
         })
     }
@@ -1530,16 +1531,8 @@ where
         W: Clone + Send + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
-            let vs: Vec<Option<V>> = if vs.is_empty() {
-                vec![None]
-            } else {
-                vs.into_iter().map(Some).collect()
-            };
-            let ws: Vec<Option<W>> = if ws.is_empty() {
-                vec![None]
-            } else {
-                ws.into_iter().map(Some).collect()
-            };
+            let vs = or_none(vs);
+            let ws = or_none(ws);
             pairs(k, vs, ws)
         })
     }

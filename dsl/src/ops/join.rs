@@ -1,12 +1,12 @@
 //! `join`, `leftOuterJoin`, `rightOuterJoin`, `fullOuterJoin`, `cogroup`: two pair
 //! streams' batches of the same time, matched by key.
 
-use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
+use super::{expect_pair, named_stream, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::types::Type;
 use quote::{format_ident, quote_spanned};
-use sluice_grammar::ast::{Expr, ExprKind, Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const JOIN: OpSpec = OpSpec {
     name: "join",
@@ -66,44 +66,13 @@ enum Kind {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>, kind: Kind) -> Option<Lowered> {
     let input = input?;
     let op = stage.op.name.as_str();
-    let Some(StageArg::Expr(Expr {
-        kind: ExprKind::Name(name),
-        span,
-    })) = &stage.arg
-    else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                format!("`{op}` takes the name of a stream"),
-            )
-            .label("not a stream name")
-            .help(format!(
-                "name the other stream with `let other = …`, then write `{op} other`"
-            )),
-        );
-        return None;
-    };
-    let Some(other) = cx.streams.get(name).cloned() else {
-        let mut d = Diagnostic::error(
-            "flow::name::unknown",
-            *span,
-            format!("no stream named `{name}`"),
-        )
-        .label("not defined before here");
-        if let Some(s) = did_you_mean(name, cx.streams.keys().map(String::as_str)) {
-            d = d.help(format!("did you mean `{s}`?"));
-        }
-        cx.report(d);
-        return None;
-    };
-    cx.used_streams.insert(name.clone());
+    let (name, other, span) = named_stream(cx, stage)?;
     let (k, v) = expect_pair(cx, op, stage, input)?;
     let Some((ok, w)) = other.ty.as_pair() else {
         cx.report(
             Diagnostic::error(
                 "flow::type::not_a_pair",
-                *span,
+                span,
                 format!(
                     "`{op}` needs `{name}` to carry (key, value) pairs, but it carries {}",
                     other.ty
@@ -118,7 +87,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>, kind: Kind) -> Optio
         cx.report(
             Diagnostic::error(
                 "flow::type::key_mismatch",
-                *span,
+                span,
                 format!(
                     "`{op}` matches keys, but this stream's keys are {k} and `{name}`'s are {ok}"
                 ),

@@ -167,6 +167,47 @@ pub(crate) fn expect_pair(
     }
 }
 
+/// The stream named by an operator's argument (`union other`, `join other`): resolved,
+/// marked used, and returned with its name and where the name was written.
+pub(crate) fn named_stream(cx: &mut Cx, stage: &Stage) -> Option<(String, Input, Span)> {
+    use crate::diagnostic::{did_you_mean, Diagnostic};
+    use sluice_grammar::ast::{Expr, ExprKind, StageArg};
+    let op = &stage.op.name;
+    let Some(StageArg::Expr(Expr {
+        kind: ExprKind::Name(name),
+        span,
+    })) = &stage.arg
+    else {
+        cx.report(
+            Diagnostic::error(
+                "flow::arg::shape",
+                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
+                format!("`{op}` takes the name of a stream"),
+            )
+            .label("not a stream name")
+            .help(format!(
+                "name the other stream with `let other = …`, then write `{op} other`"
+            )),
+        );
+        return None;
+    };
+    let Some(other) = cx.streams.get(name).cloned() else {
+        let mut d = Diagnostic::error(
+            "flow::name::unknown",
+            *span,
+            format!("no stream named `{name}`"),
+        )
+        .label("not defined before here");
+        if let Some(s) = did_you_mean(name, cx.streams.keys().map(String::as_str)) {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        cx.report(d);
+        return None;
+    };
+    cx.used_streams.insert(name.clone());
+    Some((name.clone(), other, *span))
+}
+
 /// Reports an argument given to an operator that takes none.
 pub(crate) fn no_argument(cx: &mut Cx, stage: &Stage) -> Option<()> {
     match &stage.arg {

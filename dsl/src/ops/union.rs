@@ -1,10 +1,10 @@
 //! `union other`: the elements of this stream and of a named one.
 
-use super::{Input, Lowered, OpKind, OpSpec};
+use super::{named_stream, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use quote::quote_spanned;
-use sluice_grammar::ast::{Expr, ExprKind, Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "union",
@@ -18,39 +18,10 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let Some(StageArg::Expr(Expr {
-        kind: ExprKind::Name(name),
-        span,
-    })) = &stage.arg
-    else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                "`union` takes the name of a stream",
-            )
-            .label("not a stream name")
-            .help("name the other stream with `let other = …`, then write `union other`"),
-        );
-        return None;
-    };
-    let Some(other) = cx.streams.get(name).cloned() else {
-        let mut d = Diagnostic::error(
-            "flow::name::unknown",
-            *span,
-            format!("no stream named `{name}`"),
-        )
-        .label("not defined before here");
-        if let Some(s) = did_you_mean(name, cx.streams.keys().map(String::as_str)) {
-            d = d.help(format!("did you mean `{s}`?"));
-        }
-        cx.report(d);
-        return None;
-    };
-    cx.used_streams.insert(name.clone());
+    let (name, other, span) = named_stream(cx, stage)?;
     if other.ty != input.ty {
         cx.report(
-            Diagnostic::error("flow::type::mismatch", *span, format!("`union` needs streams of one type, but this carries {} and `{name}` carries {}", input.ty, other.ty))
+            Diagnostic::error("flow::type::mismatch", span, format!("`union` needs streams of one type, but this carries {} and `{name}` carries {}", input.ty, other.ty))
                 .label(format!("carries {}", other.ty))
                 .also(input.from, format!("this produces {}", input.ty)),
         );

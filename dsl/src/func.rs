@@ -771,3 +771,31 @@ pub fn lower_combiner(
     }
     Some(f)
 }
+
+/// Lowers a function that must return a list (`flatMap`, `flatMapValues`, `mapPartitions`,
+/// `transform`); returns the list's element type. `help` suggests the one-to-one operator.
+pub fn lower_list_fn(
+    cx: &mut Cx,
+    what: &str,
+    stage_span: Span,
+    arg: Option<&StageArg>,
+    params: &[Type],
+    help: Option<&str>,
+) -> Option<(Type, TokenStream)> {
+    let (out, f) = lower_fn(cx, what, stage_span, arg, params)?;
+    let Type::List(elem) = out else {
+        let at = arg.map(StageArg::span).unwrap_or(stage_span);
+        let mut d = Diagnostic::error(
+            "flow::type::not_a_list",
+            at,
+            format!("`{what}` needs a function returning a list, but this returns {out}"),
+        )
+        .label(format!("returns {out}"));
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        cx.report(d);
+        return None;
+    };
+    Some((*elem, f))
+}

@@ -1021,12 +1021,7 @@ where
                 // The parent is hash partitioned the same way: partition i updates map i.
                 let tasks: Vec<_> = maps
                     .into_iter()
-                    .zip(
-                        updates
-                            .into_iter()
-                            .map(Some)
-                            .chain(std::iter::repeat_with(|| None)),
-                    )
+                    .zip(aligned(updates))
                     .map(|(mut map, part)| {
                         let f = self.f.clone();
                         move || {
@@ -1157,12 +1152,7 @@ where
         let timeout = self.timeout_ms;
         let tasks: Vec<_> = parts
             .into_iter()
-            .zip(
-                updates
-                    .into_iter()
-                    .map(Some)
-                    .chain(std::iter::repeat_with(|| None)),
-            )
+            .zip(aligned(updates))
             .map(|(mut part, records)| {
                 let f = self.f.clone();
                 move || {
@@ -1255,6 +1245,16 @@ where
             .collect();
         Rdd { parts }
     }
+}
+
+/// The parent's partitions, then `None` forever: paired with a stateful node's partitions,
+/// partition i of the (same-hash) parent updates state partition i, and state partitions
+/// beyond the parent's get no records.
+fn aligned<T>(updates: Vec<Partition<T>>) -> impl Iterator<Item = Option<Partition<T>>> {
+    updates
+        .into_iter()
+        .map(Some)
+        .chain(std::iter::repeat_with(|| None))
 }
 
 /// The values as options, or one `None` when there are none: an outer join's missing side.

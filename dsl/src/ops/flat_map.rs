@@ -2,9 +2,7 @@
 
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
-use crate::types::Type;
+use crate::func::lower_list_fn;
 use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
 
@@ -20,30 +18,18 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let (out, f) = lower_fn(
+    let (elem, f) = lower_list_fn(
         cx,
         "flatMap",
         stage.span,
         stage.arg.as_ref(),
         std::slice::from_ref(&input.ty),
+        Some("use `map` for one element out per element in"),
     )?;
-    let Type::List(elem) = out else {
-        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
-        cx.report(
-            Diagnostic::error(
-                "flow::type::not_a_list",
-                at,
-                format!("`flatMap` needs a function returning a list, but this returns {out}"),
-            )
-            .label(format!("returns {out}"))
-            .help("use `map` for one element out per element in"),
-        );
-        return None;
-    };
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {
-        out: Some(*elem),
+        out: Some(elem),
         code: quote_spanned!(sp=> #var.flat_map(#f)),
     })
 }

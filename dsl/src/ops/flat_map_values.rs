@@ -2,8 +2,7 @@
 
 use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
+use crate::func::lower_list_fn;
 use crate::types::Type;
 use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
@@ -21,26 +20,18 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let (k, v) = expect_pair(cx, "flatMapValues", stage, input)?;
-    let (out, f) = lower_fn(cx, "flatMapValues", stage.span, stage.arg.as_ref(), &[v])?;
-    let Type::List(w) = out else {
-        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
-        cx.report(
-            Diagnostic::error(
-                "flow::type::not_a_list",
-                at,
-                format!(
-                    "`flatMapValues` needs a function returning a list, but this returns {out}"
-                ),
-            )
-            .label(format!("returns {out}"))
-            .help("use `mapValues` for one value out per value in"),
-        );
-        return None;
-    };
+    let (w, f) = lower_list_fn(
+        cx,
+        "flatMapValues",
+        stage.span,
+        stage.arg.as_ref(),
+        &[v],
+        Some("use `mapValues` for one value out per value in"),
+    )?;
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {
-        out: Some(Type::Tuple(vec![k, *w])),
+        out: Some(Type::Tuple(vec![k, w])),
         code: quote_spanned!(sp=> #var.flat_map_values(#f)),
     })
 }

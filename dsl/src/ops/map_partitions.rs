@@ -2,8 +2,7 @@
 
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
-use crate::func::lower_fn;
+use crate::func::lower_list_fn;
 use crate::types::Type;
 use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
@@ -20,31 +19,18 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let (out, f) = lower_fn(
+    let (u, f) = lower_list_fn(
         cx,
         "mapPartitions",
         stage.span,
         stage.arg.as_ref(),
         &[Type::List(Box::new(input.ty.clone()))],
+        None,
     )?;
-    let Type::List(u) = out else {
-        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
-        cx.report(
-            Diagnostic::error(
-                "flow::type::not_a_list",
-                at,
-                format!(
-                    "`mapPartitions` needs a function returning a list, but this returns {out}"
-                ),
-            )
-            .label(format!("returns {out}")),
-        );
-        return None;
-    };
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {
-        out: Some(*u),
+        out: Some(u),
         code: quote_spanned!(sp=> #var.map_partitions(#f)),
     })
 }

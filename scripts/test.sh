@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real services it starts itself:
 # a throwaway PostgreSQL (initdb/pg_ctl as the postgres user, a free loopback port, data in
-# a temp dir), stopped again on exit. Installs what is missing (Debian packages,
-# cargo-nextest). Extra arguments go to `cargo nextest run`.
+# a temp dir) and a Redis server (no persistence, a free loopback port), stopped again on
+# exit. Installs what is missing (Debian packages, cargo-nextest). Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +10,13 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
-if [ -z "$(pg_bin)" ]; then
-  log "installing PostgreSQL"
+missing=()
+[ -n "$(pg_bin)" ] || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 PG_BIN=$(pg_bin)
 [ -x "$PG_BIN/initdb" ] || { log "no initdb found after install"; exit 1; }
@@ -28,9 +31,12 @@ chmod 755 "$work"
 pgdata="$work/pg"
 mkdir -p "$pgdata"
 chown postgres:postgres "$pgdata"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+redis_port=$(free_port)
 
 cleanup() {
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -43,6 +49,17 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w 
 runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sluice
 
 export SLUICE_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/sluice"
+
+log "starting Redis on 127.0.0.1:$redis_port"
+mkdir -p "$work/redis"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$work/redis" --daemonize yes --logfile "$work/redis/server.log"
+for _ in $(seq 50); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -p "$redis_port" ping >/dev/null || { log "Redis did not start"; exit 1; }
+export SLUICE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 # Generated pipeline projects build into the workspace's target directory, reusing its
 # compiled dependencies, and cache their programs under the temp dir.
 export SLUICE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

@@ -9,7 +9,11 @@ use sluice_grammar::ast::{ExprKind, Settings};
 #[derive(Clone, Copy)]
 enum Kind {
     Duration,
+    /// A whole number of things (`usize`).
     Count,
+    /// Records per second (`u64`).
+    Rate,
+    Flag,
 }
 
 /// (flow name, runtime `Settings` field, what it means)
@@ -44,11 +48,28 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "max_record_bytes",
         "longer records are skipped and counted",
     ),
+    (
+        "maxRate",
+        "receiver_max_rate",
+        "at most this many records per second per receiver",
+    ),
+    (
+        "backpressure",
+        "backpressure",
+        "adapt receivers' rates to what the pipeline processes (`true`/`false`)",
+    ),
+    (
+        "backpressureInitialRate",
+        "backpressure_initial_rate",
+        "records per second receivers start at under backpressure",
+    ),
 ];
 
 fn kind(name: &str) -> Kind {
     match name {
         "batch" | "blockInterval" | "receiverRestartDelay" => Kind::Duration,
+        "maxRate" | "backpressureInitialRate" => Kind::Rate,
+        "backpressure" => Kind::Flag,
         _ => Kind::Count,
     }
 }
@@ -99,10 +120,16 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 let n = *n as usize;
                 quote!(#n)
             }
+            (Kind::Rate, ExprKind::Int(n)) if *n > 0 => {
+                let n = *n as u64;
+                quote!(#n)
+            }
+            (Kind::Flag, ExprKind::Bool(b)) => quote!(#b),
             (k, _) => {
                 let want = match k {
                     Kind::Duration => "a duration greater than zero, such as `500ms` or `2s`",
-                    Kind::Count => "a whole number greater than zero",
+                    Kind::Count | Kind::Rate => "a whole number greater than zero",
+                    Kind::Flag => "`true` or `false`",
                 };
                 cx.report(
                     Diagnostic::error(

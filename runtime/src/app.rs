@@ -18,6 +18,12 @@ struct Args {
     /// Block interval, overriding the pipeline's setting.
     #[arg(long, value_parser = parse_duration)]
     block_interval: Option<Duration>,
+    /// At most this many records per second per receiver, overriding `maxRate`.
+    #[arg(long)]
+    max_rate: Option<u64>,
+    /// Adapt receivers' rates to what the pipeline processes (PID estimator).
+    #[arg(long)]
+    backpressure: bool,
     /// Stop gracefully after this long.
     #[arg(long = "for", value_parser = parse_duration)]
     run_for: Option<Duration>,
@@ -47,6 +53,10 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
     if let Some(b) = args.block_interval {
         settings.block_interval = b;
     }
+    if let Some(r) = args.max_rate {
+        settings.receiver_max_rate = r;
+    }
+    settings.backpressure |= args.backpressure;
     let mut ssc = pipeline.context(settings)?;
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
     if let Some(path) = &args.batch_log {

@@ -5,7 +5,8 @@ use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput, TextFileInput};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
-use crate::receiver::ReceiverSpec;
+use crate::rate::RateController;
+use crate::receiver::{Receiver, SocketReceiver};
 use crate::scheduler::{
     GeneratorControl, JobGenerator, JobScheduler, Termination, TerminationSignal,
 };
@@ -47,7 +48,7 @@ pub struct StreamingContext {
     rt: tokio::runtime::Runtime,
     exec: Arc<Executor>,
     graph: Arc<Graph>,
-    inputs: Vec<ReceiverSpec>,
+    inputs: Vec<Box<dyn Receiver>>,
     bus: Arc<ListenerBus>,
     blocks: Arc<ReceivedBlockTracker>,
     termination: Arc<TerminationSignal>,
@@ -97,11 +98,13 @@ impl StreamingContext {
 
     /// Lines of text from a TCP server (Spark's `socketTextStream`); reconnects on failure.
     pub fn socket_text_stream(&mut self, host: &str, port: u16) -> DStream<String> {
+        self.receiver_stream(SocketReceiver::new(host, port))
+    }
+
+    /// The records a custom [`Receiver`] stores (Spark's `receiverStream`).
+    pub fn receiver_stream(&mut self, receiver: impl Receiver) -> DStream<String> {
         let stream = self.inputs.len();
-        self.inputs.push(ReceiverSpec::Socket {
-            host: host.to_string(),
-            port,
-        });
+        self.inputs.push(Box::new(receiver));
         DStream::new(Arc::new(ReceiverInput { stream }), self.graph.clone())
     }
 
@@ -157,10 +160,20 @@ impl StreamingContext {
             .name("sluice-jobs".into())
             .spawn(move || scheduler.run(jobs_rx))?;
         let receivers = Arc::new(ReceiverTracker::new(
-            self.inputs.clone(),
+            std::mem::take(&mut self.inputs),
+            &self.settings,
             self.blocks.clone(),
             self.bus.clone(),
         ));
+        if self.settings.backpressure {
+            let streams = receivers.rate_limits().into_iter().map(|(s, _)| s);
+            self.bus.add(Arc::new(RateController::new(
+                streams,
+                interval_ms,
+                self.settings.pid,
+                receivers.clone(),
+            )));
+        }
         receivers.start(self.rt.handle(), self.clock.clone(), &self.settings);
         let (control, control_rx) = watch::channel(GeneratorControl::Run);
         let generator = JobGenerator {
@@ -184,6 +197,15 @@ impl StreamingContext {
     /// Waits until the context stops or fails, or `timeout` passes.
     pub fn await_termination(&self, timeout: Option<std::time::Duration>) -> Termination {
         self.termination.wait(timeout)
+    }
+
+    /// Each receiver's input stream and the rate limit in force on it, records per second
+    /// (0: none); empty before `start`.
+    pub fn receiver_rate_limits(&self) -> Vec<(crate::block::StreamId, u64)> {
+        self.running
+            .as_ref()
+            .map(|r| r.receivers.rate_limits())
+            .unwrap_or_default()
     }
 
     /// The last batch whose jobs all finished.

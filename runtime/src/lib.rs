@@ -17,6 +17,7 @@ pub mod dstream;
 pub mod error;
 pub mod executor;
 pub mod listener;
+pub mod rate;
 pub mod receiver;
 pub mod render;
 pub mod scheduler;

@@ -2,6 +2,7 @@
 
 use crate::block::StreamId;
 use crate::time::BatchTime;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -11,6 +12,8 @@ pub struct BatchInfo {
     pub batch_time: BatchTime,
     /// Input records allocated to the batch, over all input streams.
     pub records: u64,
+    /// The same, per receiver input stream.
+    pub stream_records: BTreeMap<StreamId, u64>,
     pub submission_time: u64,
     pub processing_start: Option<u64>,
     pub processing_end: Option<u64>,
@@ -67,6 +70,10 @@ pub enum StreamingEvent {
 pub enum SkipReason {
     InvalidUtf8,
     TooLong,
+    /// A record handed to a receiver's `store` contained a line break.
+    LineBreak,
+    /// A broker message lacked the field that holds the record.
+    MissingField,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -74,6 +81,8 @@ impl std::fmt::Display for SkipReason {
         f.write_str(match self {
             SkipReason::InvalidUtf8 => "not valid UTF-8",
             SkipReason::TooLong => "longer than max_record_bytes",
+            SkipReason::LineBreak => "contains a line break",
+            SkipReason::MissingField => "has no record field",
         })
     }
 }
@@ -141,7 +150,8 @@ impl StreamingListener for BatchLog {
 }
 
 /// Reports receiver trouble and skipped records on standard error. A receiver error that
-/// repeats (a server that stays down) is reported once, and again when it changes.
+/// repeats (a server that stays down) is reported once, and again when it changes or once
+/// a batch with records has completed since.
 #[derive(Default)]
 pub struct ConsoleReporter {
     last_error: Mutex<Option<String>>,
@@ -163,7 +173,8 @@ impl StreamingListener for ConsoleReporter {
                     *last = Some(line);
                 }
             }
-            StreamingEvent::ReceiverStarted(_) => {
+            // Data got through since: the next error is news again.
+            StreamingEvent::BatchCompleted(b) if b.records > 0 && b.failure.is_none() => {
                 *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
             }
             StreamingEvent::RecordsSkipped {
@@ -182,14 +193,24 @@ impl StreamingListener for ConsoleReporter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Keeps every event, for tests.
+    #[derive(Default)]
+    pub(crate) struct Collect(pub Mutex<Vec<StreamingEvent>>);
+    impl StreamingListener for Collect {
+        fn on_event(&self, event: &StreamingEvent) {
+            self.0.lock().unwrap().push(event.clone());
+        }
+    }
 
     #[test]
     fn delays_follow_spark_definitions() {
         let b = BatchInfo {
             batch_time: BatchTime(10_000),
             records: 5,
+            stream_records: BTreeMap::new(),
             submission_time: 10_000,
             processing_start: Some(10_040),
             processing_end: Some(10_300),
@@ -219,6 +240,7 @@ mod tests {
         let b = BatchInfo {
             batch_time: BatchTime(2_000),
             records: 7,
+            stream_records: BTreeMap::new(),
             submission_time: 2_000,
             processing_start: Some(2_001),
             processing_end: Some(2_011),

@@ -205,9 +205,11 @@ impl JobGenerator {
 
     fn generate(&self, t: BatchTime) {
         self.blocks.allocate_blocks_to_batch(t);
+        let blocks = self.blocks.blocks_of_batch(t);
         let info = BatchInfo {
             batch_time: t,
-            records: self.blocks.blocks_of_batch(t).records(),
+            records: blocks.records(),
+            stream_records: blocks.stream_records(),
             submission_time: self.clock.now_ms(),
             processing_start: None,
             processing_end: None,

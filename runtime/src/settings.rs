@@ -18,6 +18,39 @@ pub struct Settings {
     pub receiver_restart_delay: Duration,
     /// Records longer than this many bytes are skipped and counted.
     pub max_record_bytes: usize,
+    /// At most this many records per second per receiver; 0 for no limit
+    /// (`spark.streaming.receiver.maxRate`).
+    pub receiver_max_rate: u64,
+    /// Adapt each receiver's rate to what the pipeline processes
+    /// (`spark.streaming.backpressure.enabled`).
+    pub backpressure: bool,
+    /// The rate receivers start at under backpressure, before the first estimate; 0 for
+    /// none (`spark.streaming.backpressure.initialRate`).
+    pub backpressure_initial_rate: u64,
+    /// The backpressure estimator's gains.
+    pub pid: PidSettings,
+}
+
+/// Gains of the PID rate estimator, with Spark's defaults
+/// (`spark.streaming.backpressure.pid.*`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PidSettings {
+    pub proportional: f64,
+    pub integral: f64,
+    pub derivative: f64,
+    /// Records per second the estimate never goes below.
+    pub min_rate: f64,
+}
+
+impl Default for PidSettings {
+    fn default() -> Self {
+        PidSettings {
+            proportional: 1.0,
+            integral: 0.2,
+            derivative: 0.0,
+            min_rate: 100.0,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -32,6 +65,10 @@ impl Default for Settings {
             worker_threads: cores,
             receiver_restart_delay: Duration::from_millis(500),
             max_record_bytes: 1 << 20,
+            receiver_max_rate: 0,
+            backpressure: false,
+            backpressure_initial_rate: 0,
+            pid: PidSettings::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::block::{Block, StreamId};
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
-use crate::receiver::{ReceiverSpec, ReceiverSupervisor};
+use crate::rate::RateSink;
+use crate::receiver::{Receiver, ReceiverSupervisor};
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock};
 use std::collections::BTreeMap;
@@ -20,11 +21,15 @@ impl AllocatedBlocks {
     }
 
     pub fn records(&self) -> u64 {
+        self.stream_records().values().sum()
+    }
+
+    /// Records per input stream.
+    pub fn stream_records(&self) -> BTreeMap<StreamId, u64> {
         self.streams
-            .values()
-            .flatten()
-            .map(|b| b.records as u64)
-            .sum()
+            .iter()
+            .map(|(s, blocks)| (*s, blocks.iter().map(|b| b.records as u64).sum()))
+            .collect()
     }
 }
 
@@ -82,9 +87,14 @@ impl ReceivedBlockTracker {
     }
 }
 
-/// Launches the receivers, keeps their state, and stops them (flushing their buffers).
+type Supervised = (Box<dyn Receiver>, Arc<ReceiverSupervisor>);
+
+/// Launches the receivers, keeps their state, passes rate updates on, and stops them
+/// (flushing their buffers).
 pub struct ReceiverTracker {
-    receivers: Vec<(ReceiverSpec, Arc<ReceiverSupervisor>)>,
+    /// Until `start` takes them.
+    receivers: Mutex<Vec<Supervised>>,
+    supervisors: Vec<Arc<ReceiverSupervisor>>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     bus: Arc<ListenerBus>,
@@ -92,20 +102,28 @@ pub struct ReceiverTracker {
 
 impl ReceiverTracker {
     pub fn new(
-        specs: Vec<ReceiverSpec>,
+        receivers: Vec<Box<dyn Receiver>>,
+        settings: &Settings,
         blocks: Arc<ReceivedBlockTracker>,
         bus: Arc<ListenerBus>,
     ) -> Self {
-        let receivers = specs
+        let receivers: Vec<_> = receivers
             .into_iter()
             .enumerate()
-            .map(|(stream, spec)| {
-                let sup = Arc::new(ReceiverSupervisor::new(stream, blocks.clone(), bus.clone()));
-                (spec, sup)
+            .map(|(stream, r)| {
+                let sup = ReceiverSupervisor::new(
+                    stream,
+                    r.name(),
+                    settings,
+                    blocks.clone(),
+                    bus.clone(),
+                );
+                (r, Arc::new(sup))
             })
             .collect();
         ReceiverTracker {
-            receivers,
+            supervisors: receivers.iter().map(|(_, s)| s.clone()).collect(),
+            receivers: Mutex::new(receivers),
             stop: tokio::sync::watch::channel(false).0,
             tasks: Mutex::new(Vec::new()),
             bus,
@@ -115,18 +133,28 @@ impl ReceiverTracker {
     /// Starts every receiver and its block generator on the given runtime.
     pub fn start(&self, rt: &tokio::runtime::Handle, clock: Arc<dyn Clock>, settings: &Settings) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        for (spec, sup) in &self.receivers {
-            tasks.push(rt.spawn(spec.clone().run(
-                sup.clone(),
-                settings.clone(),
+        let receivers =
+            std::mem::take(&mut *self.receivers.lock().unwrap_or_else(|e| e.into_inner()));
+        for (receiver, sup) in receivers {
+            tasks.push(rt.spawn(sup.clone().supervise(
+                receiver,
+                settings.receiver_restart_delay,
                 self.stop.subscribe(),
             )));
-            tasks.push(rt.spawn(sup.clone().generate_blocks(
+            tasks.push(rt.spawn(sup.generate_blocks(
                 clock.clone(),
                 settings.effective_block_interval(),
                 self.stop.subscribe(),
             )));
         }
+    }
+
+    /// The rate limit of each receiver's stream, records per second (0: none).
+    pub fn rate_limits(&self) -> Vec<(StreamId, u64)> {
+        self.supervisors
+            .iter()
+            .map(|s| (s.stream(), s.rate_limit()))
+            .collect()
     }
 
     /// Stops every receiver, then cuts what each had buffered into a last block, so nothing
@@ -137,14 +165,22 @@ impl ReceiverTracker {
         for t in tasks {
             let _ = t.await;
         }
-        for (spec, sup) in &self.receivers {
+        for sup in &self.supervisors {
             sup.cut_block();
             self.bus.post(StreamingEvent::ReceiverStopped(ReceiverInfo {
                 stream: sup.stream(),
-                name: spec.name(),
+                name: sup.name().to_string(),
                 active: false,
                 last_error: None,
             }));
+        }
+    }
+}
+
+impl RateSink for Arc<ReceiverTracker> {
+    fn send_rate_update(&self, stream: StreamId, rate: u64) {
+        if let Some(s) = self.supervisors.iter().find(|s| s.stream() == stream) {
+            s.update_rate(rate);
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The runtime end to end on a real loopback socket: counts are exact, the receiver
 //! reconnects, and garbage is skipped and reported.
 
-use sluice_runtime::listener::{SkipReason, StreamingEvent, StreamingListener};
+mod common;
+
+use common::Events;
+use sluice_runtime::listener::{SkipReason, StreamingEvent};
 use sluice_runtime::{BatchTime, PartitionSink, Settings, StreamingContext};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,14 +30,6 @@ impl PartitionSink<(String, i64)> for Collect {
             *m.entry(k).or_default() += v;
         }
         Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<StreamingEvent>>);
-impl StreamingListener for Events {
-    fn on_event(&self, e: &StreamingEvent) {
-        self.0.lock().unwrap().push(e.clone());
     }
 }
 
@@ -105,6 +100,8 @@ fn counts_are_exact_across_a_reconnect_and_garbage_is_counted() {
     ssc.stop(true).unwrap();
     assert_eq!(*out.0.lock().unwrap(), want);
 
+    assert_eq!(events.skipped(SkipReason::InvalidUtf8), 1);
+    assert_eq!(events.skipped(SkipReason::TooLong), 1);
     let ev = events.0.lock().unwrap();
     let started = ev
         .iter()
@@ -116,18 +113,6 @@ fn counts_are_exact_across_a_reconnect_and_garbage_is_counted() {
         .count();
     assert!(started >= 2, "receiver restarted: {started} starts");
     assert!(errors >= 1);
-    let skipped = |r: SkipReason| -> u64 {
-        ev.iter()
-            .filter_map(|e| match e {
-                StreamingEvent::RecordsSkipped { reason, count, .. } if *reason == r => {
-                    Some(*count)
-                }
-                _ => None,
-            })
-            .sum()
-    };
-    assert_eq!(skipped(SkipReason::InvalidUtf8), 1);
-    assert_eq!(skipped(SkipReason::TooLong), 1);
     let mut times: Vec<u64> = ev
         .iter()
         .filter_map(|e| match e {

@@ -23,6 +23,12 @@ pub struct RunArgs {
     /// Append one JSON object per completed batch to this file.
     #[arg(long)]
     batch_log: Option<PathBuf>,
+    /// At most this many records per second per receiver, overriding `maxRate`.
+    #[arg(long)]
+    max_rate: Option<u64>,
+    /// Adapt receivers' rates to what the pipeline processes.
+    #[arg(long)]
+    backpressure: bool,
     /// Build without optimisations (faster to build, slower to run).
     #[arg(long)]
     dev: bool,
@@ -49,6 +55,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     if let Some(l) = &args.batch_log {
         cmd.arg("--batch-log").arg(l);
+    }
+    if let Some(r) = args.max_rate {
+        cmd.args(["--max-rate", &r.to_string()]);
+    }
+    if args.backpressure {
+        cmd.arg("--backpressure");
     }
     let feeder = match &args.feed {
         Some(path) => start_feed(path, args.feed_port)?,

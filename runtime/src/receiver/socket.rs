@@ -1,214 +1,80 @@
-//! Receivers and their supervisor (Spark's `ReceiverSupervisor` with its `BlockGenerator`).
+//! The socket receiver (Spark's `SocketReceiver`) and the line framer it reads with.
 //!
-//! A receiver stores records into its supervisor's buffer; every block interval the
-//! supervisor cuts the buffer into a [`Block`] and hands it to the `ReceivedBlockTracker`.
-//! The socket receiver is unreliable, as Spark's is: what the peer sent but the process had
-//! not yet cut into a block is lost if the process dies.
+//! Unreliable, as Spark's is: what the peer sent but the process had not yet cut into a
+//! block is lost if the process dies.
 
-use crate::block::{Block, StreamId};
-use crate::listener::{ListenerBus, ReceiverInfo, SkipReason, StreamingEvent};
-use crate::settings::Settings;
-use crate::time::Clock;
-use crate::tracker::ReceivedBlockTracker;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use super::{Receiver, ReceiverContext};
+use crate::listener::SkipReason;
 use tokio::io::AsyncReadExt;
-use tokio::sync::watch;
-
-/// What a receiver is; the tracker launches one task per spec.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ReceiverSpec {
-    /// Lines of text from a TCP server (`socketTextStream`).
-    Socket { host: String, port: u16 },
-}
-
-impl ReceiverSpec {
-    pub fn name(&self) -> String {
-        match self {
-            ReceiverSpec::Socket { host, port } => format!("socket {host}:{port}"),
-        }
-    }
-
-    pub(crate) async fn run(
-        self,
-        sup: Arc<ReceiverSupervisor>,
-        settings: Settings,
-        stop: watch::Receiver<bool>,
-    ) {
-        match self {
-            ReceiverSpec::Socket { host, port } => {
-                SocketReceiver {
-                    host,
-                    port,
-                    sup,
-                    settings,
-                    stop,
-                }
-                .run()
-                .await
-            }
-        }
-    }
-}
-
-#[derive(Default)]
-struct Buffer {
-    data: String,
-    records: usize,
-}
-
-/// Buffers one receiver's records and cuts them into blocks.
-pub struct ReceiverSupervisor {
-    stream: StreamId,
-    buffer: Mutex<Buffer>,
-    next_block: AtomicU64,
-    blocks: Arc<ReceivedBlockTracker>,
-    bus: Arc<ListenerBus>,
-}
-
-impl ReceiverSupervisor {
-    pub fn new(stream: StreamId, blocks: Arc<ReceivedBlockTracker>, bus: Arc<ListenerBus>) -> Self {
-        ReceiverSupervisor {
-            stream,
-            buffer: Mutex::new(Buffer::default()),
-            next_block: AtomicU64::new(0),
-            blocks,
-            bus,
-        }
-    }
-
-    pub fn stream(&self) -> StreamId {
-        self.stream
-    }
-
-    /// Stores `records` records given as text, each followed by `\n`.
-    pub fn store_many(&self, text: &str, records: usize) {
-        if records == 0 {
-            return;
-        }
-        let mut b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        b.data.push_str(text);
-        b.records += records;
-    }
-
-    /// Turns what is buffered into a block and reports it; does nothing when empty.
-    pub fn cut_block(&self) {
-        let taken = {
-            let mut b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-            if b.records == 0 {
-                return;
-            }
-            std::mem::take(&mut *b)
-        };
-        self.blocks.add_block(Block {
-            stream: self.stream,
-            id: self.next_block.fetch_add(1, Ordering::Relaxed),
-            data: taken.data,
-            records: taken.records,
-        });
-    }
-
-    fn post(&self, event: StreamingEvent) {
-        self.bus.post(event);
-    }
-
-    /// Cuts a block every `interval` on `clock` until stopped.
-    pub(crate) async fn generate_blocks(
-        self: Arc<Self>,
-        clock: Arc<dyn Clock>,
-        interval: std::time::Duration,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let step = interval.as_millis().max(1) as u64;
-        let mut next = (clock.now_ms() / step + 1) * step;
-        loop {
-            tokio::select! {
-                _ = clock.wait_till(next) => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
-            self.cut_block();
-            next += step;
-        }
-    }
-}
 
 /// Reads `\n`-terminated lines (a `\r` before the `\n` is dropped, as Java's `readLine`
-/// does) and stores them; reconnects after the restart delay when the connection fails
-/// or the peer closes it.
-struct SocketReceiver {
+/// does) from a TCP server and stores them; restarts, and so reconnects, when the
+/// connection fails or the peer closes it.
+pub struct SocketReceiver {
     host: String,
     port: u16,
-    sup: Arc<ReceiverSupervisor>,
-    settings: Settings,
-    stop: watch::Receiver<bool>,
 }
 
 impl SocketReceiver {
-    fn info(&self, active: bool, last_error: Option<String>) -> ReceiverInfo {
-        ReceiverInfo {
-            stream: self.sup.stream,
-            name: format!("socket {}:{}", self.host, self.port),
-            active,
-            last_error,
+    pub fn new(host: &str, port: u16) -> Self {
+        SocketReceiver {
+            host: host.to_string(),
+            port,
         }
     }
+}
 
-    async fn run(mut self) {
+impl Receiver for SocketReceiver {
+    fn name(&self) -> String {
+        format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn on_start(&mut self, cx: &ReceiverContext) {
         let addr = format!("{}:{}", self.host, self.port);
-        loop {
+        let cx2 = cx.clone();
+        cx.spawn(async move {
             let connected = tokio::select! {
                 c = tokio::net::TcpStream::connect(&addr) => c,
-                _ = self.stop.wait_for(|s| *s) => return,
+                _ = cx2.stopped() => return,
             };
             let problem = match connected {
-                Ok(stream) => {
-                    self.sup
-                        .post(StreamingEvent::ReceiverStarted(self.info(true, None)));
-                    match self.read_lines(stream).await {
-                        Ok(true) => return,
-                        Ok(false) => format!("{addr} closed the connection; reconnecting"),
-                        Err(e) => format!("reading from {addr} failed: {e}; reconnecting"),
-                    }
-                }
+                Ok(stream) => match read_lines(&cx2, stream).await {
+                    Ok(true) => return,
+                    Ok(false) => format!("{addr} closed the connection; reconnecting"),
+                    Err(e) => format!("reading from {addr} failed: {e}; reconnecting"),
+                },
                 Err(e) => format!("connecting to {addr} failed: {e}; retrying"),
             };
-            self.sup.post(StreamingEvent::ReceiverError(
-                self.info(false, Some(problem)),
-            ));
-            tokio::select! {
-                _ = tokio::time::sleep(self.settings.receiver_restart_delay) => {}
-                _ = self.stop.wait_for(|s| *s) => return,
-            }
-        }
+            cx2.restart(problem);
+        });
     }
+}
 
-    /// Reads until the peer closes (`Ok(false)`) or the receiver is stopped (`Ok(true)`).
-    async fn read_lines(&mut self, mut stream: tokio::net::TcpStream) -> std::io::Result<bool> {
-        let mut framer = LineFramer::new(self.settings.max_record_bytes);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = tokio::select! {
-                n = stream.read(&mut buf) => n?,
-                _ = self.stop.wait_for(|s| *s) => return Ok(true),
-            };
-            if n == 0 {
-                framer.finish();
-            } else {
-                framer.push(&buf[..n]);
-            }
-            let (text, records) = framer.output();
-            self.sup.store_many(text, records);
-            for (reason, count) in framer.take_skips() {
-                self.sup.post(StreamingEvent::RecordsSkipped {
-                    stream: self.sup.stream,
-                    reason,
-                    count,
-                });
-            }
-            framer.clear_output();
-            if n == 0 {
-                return Ok(false);
-            }
+/// Reads until the peer closes (`Ok(false)`) or the receiver is stopped (`Ok(true)`).
+async fn read_lines(
+    cx: &ReceiverContext,
+    mut stream: tokio::net::TcpStream,
+) -> std::io::Result<bool> {
+    let mut framer = LineFramer::new(cx.max_record_bytes());
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            n = stream.read(&mut buf) => n?,
+            _ = cx.stopped() => return Ok(true),
+        };
+        if n == 0 {
+            framer.finish();
+        } else {
+            framer.push(&buf[..n]);
+        }
+        let (text, records) = framer.output();
+        cx.store_framed(text, records).await;
+        for (reason, count) in framer.take_skips() {
+            cx.report_skipped(reason, count);
+        }
+        framer.clear_output();
+        if n == 0 {
+            return Ok(false);
         }
     }
 }
@@ -411,22 +277,5 @@ mod tests {
                 "input {bytes:?} max {max}"
             );
         }
-    }
-
-    #[test]
-    fn supervisor_cuts_blocks_only_when_something_is_buffered() {
-        let tracker = Arc::new(ReceivedBlockTracker::default());
-        let sup = ReceiverSupervisor::new(3, tracker.clone(), Arc::new(ListenerBus::default()));
-        sup.cut_block();
-        assert!(!tracker.has_unallocated_blocks());
-        sup.store_many("a\nb\n", 2);
-        sup.cut_block();
-        sup.store_many("c\n", 1);
-        sup.cut_block();
-        tracker.allocate_blocks_to_batch(crate::BatchTime(1));
-        let blocks = tracker.blocks_of_batch(crate::BatchTime(1));
-        let ids: Vec<u64> = blocks.of(3).iter().map(|b| b.id).collect();
-        assert_eq!(ids, [0, 1]);
-        assert_eq!(blocks.records(), 3);
     }
 }

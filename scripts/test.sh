@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real services it starts itself:
 # a throwaway PostgreSQL (initdb/pg_ctl as the postgres user, a free loopback port, data in
-# a temp dir) and a Redis server (no persistence, a free loopback port), stopped again on
-# exit. Installs what is missing (Debian packages, cargo-nextest). Extra arguments go to `cargo nextest run`.
+# a temp dir), a Redis server (no persistence) and a NATS server with JetStream, each on a
+# free loopback port, stopped again on exit. Installs what is missing (Debian packages,
+# cargo-nextest). Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 [ -n "$(pg_bin)" ] || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nats-server >/dev/null || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq
@@ -34,9 +36,12 @@ chown postgres:postgres "$pgdata"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 redis_port=$(free_port)
+nats_port=$(free_port)
+nats_pid=
 
 cleanup() {
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  [ -z "$nats_pid" ] || kill "$nats_pid" 2>/dev/null || true
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -60,6 +65,16 @@ for _ in $(seq 50); do
 done
 redis-cli -p "$redis_port" ping >/dev/null || { log "Redis did not start"; exit 1; }
 export SLUICE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+
+log "starting NATS (JetStream) on 127.0.0.1:$nats_port"
+nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats.log" 2>&1 &
+nats_pid=$!
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null || { log "NATS did not start"; cat "$work/nats.log" >&2; exit 1; }
+export SLUICE_TEST_NATS_URL="nats://127.0.0.1:$nats_port"
 # Generated pipeline projects build into the workspace's target directory, reusing its
 # compiled dependencies, and cache their programs under the temp dir.
 export SLUICE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

@@ -65,6 +65,18 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("not reached in 20 s: {what}");
 }
 
+/// Both tests send 300 `old w{i % 3}`, 200 `new w{i % 4}` and 500 `live w{i % 5}`.
+fn expected_counts() -> BTreeMap<String, i64> {
+    let mut want = BTreeMap::new();
+    for (word, n, modulo) in [("old", 300, 3), ("new", 200, 4), ("live", 500, 5)] {
+        want.insert(word.to_string(), n as i64);
+        for i in 0..n {
+            *want.entry(format!("w{}", i % modulo)).or_default() += 1;
+        }
+    }
+    want
+}
+
 #[cfg(feature = "redis")]
 mod redis_streams {
     use super::*;
@@ -119,21 +131,109 @@ mod redis_streams {
         eventually("every entry counted", || total(&counts) == 2 * 1_000);
         ssc.stop(true).unwrap();
 
-        let got = counts.lock().unwrap().clone();
-        let mut want = BTreeMap::new();
-        want.insert("old".to_string(), 300);
-        want.insert("new".to_string(), 200);
-        want.insert("live".to_string(), 500);
-        for i in 0..5 {
-            let n = (0..300).filter(|j| j % 3 == i).count()
-                + (0..200).filter(|j| j % 4 == i).count()
-                + (0..500).filter(|j| j % 5 == i).count();
-            want.insert(format!("w{i}"), n as i64);
-        }
-        assert_eq!(got, want);
+        assert_eq!(*counts.lock().unwrap(), expected_counts());
         assert_eq!(events.skipped(SkipReason::MissingField), 1);
         let pending: redis::streams::StreamPendingReply = con.xpending(&key, "sluice").unwrap();
         assert_eq!(pending.count(), 0, "everything stored was acknowledged");
         let _: () = con.del(&key).unwrap();
+    }
+}
+
+#[cfg(feature = "nats")]
+mod jetstream {
+    use super::*;
+    use async_nats::jetstream::{self, consumer, stream};
+    use futures_util::StreamExt;
+    use sluice_runtime::receiver::nats::{JetStreamReceiver, JetStreamSpec};
+
+    async fn publish(js: &jetstream::Context, subject: &str, payload: Vec<u8>) {
+        js.publish(subject.to_string(), payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn messages_are_counted_once_including_those_unacknowledged_by_a_previous_run() {
+        let Some(url) = service("SLUICE_TEST_NATS_URL") else {
+            return;
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let name = format!("WORDS{}", std::process::id());
+        let subject = format!("words.{}", std::process::id());
+        let mut spec = JetStreamSpec::new(&url, &name, &subject);
+        spec.ack_wait = Duration::from_secs(1);
+        let (js, consumer) = rt.block_on(async {
+            let js = jetstream::new(async_nats::connect(url.as_str()).await.unwrap());
+            let _ = js.delete_stream(&name).await;
+            let stream = js
+                .create_stream(stream::Config {
+                    name: name.clone(),
+                    subjects: vec![subject.clone()],
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            for i in 0..300 {
+                publish(&js, &subject, format!("old w{}", i % 3).into_bytes()).await;
+            }
+            // A previous run fetched these 300 and died before acknowledging them.
+            let consumer: consumer::PullConsumer = stream
+                .create_consumer(consumer::pull::Config {
+                    durable_name: Some(spec.durable.clone()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: spec.ack_wait,
+                    filter_subject: subject.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut batch = consumer
+                .fetch()
+                .max_messages(300)
+                .expires(Duration::from_secs(1))
+                .messages()
+                .await
+                .unwrap();
+            let mut unacked = 0;
+            while let Some(m) = batch.next().await {
+                m.unwrap();
+                unacked += 1;
+            }
+            assert_eq!(unacked, 300);
+            for i in 0..200 {
+                publish(&js, &subject, format!("new w{}", i % 4).into_bytes()).await;
+            }
+            publish(&js, &subject, b"\xff\xfe not text".to_vec()).await;
+            (js, consumer)
+        });
+
+        let mut ssc = StreamingContext::new(settings()).unwrap();
+        let events = Arc::new(Events::default());
+        ssc.add_listener(events.clone());
+        let counts = count_words(ssc.receiver_stream(JetStreamReceiver::new(spec)));
+        ssc.start().unwrap();
+        rt.block_on(async {
+            for i in 0..500 {
+                publish(&js, &subject, format!("live w{}", i % 5).into_bytes()).await;
+            }
+        });
+        let total = |c: &Counts| c.lock().unwrap().values().sum::<i64>();
+        eventually("every message counted", || total(&counts) == 2 * 1_000);
+        ssc.stop(true).unwrap();
+
+        assert_eq!(*counts.lock().unwrap(), expected_counts());
+        assert_eq!(events.skipped(SkipReason::InvalidUtf8), 1);
+        rt.block_on(async {
+            let mut consumer = consumer;
+            let info = consumer.info().await.unwrap();
+            assert_eq!(
+                info.num_ack_pending, 0,
+                "everything stored was acknowledged"
+            );
+            assert_eq!(info.num_pending, 0);
+            js.delete_stream(&name).await.unwrap();
+        });
     }
 }

@@ -12,6 +12,8 @@
 
 mod socket;
 
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -263,6 +265,25 @@ impl ReceiverContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(task);
+    }
+
+    /// Runs `work` like [`spawn`](ReceiverContext::spawn), dropping it when the receiver
+    /// stops; if it fails, asks for a restart with `source` and the error as the message.
+    pub fn spawn_fallible<E: std::fmt::Display>(
+        &self,
+        source: String,
+        work: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) {
+        let cx = self.clone();
+        self.spawn(async move {
+            let result = tokio::select! {
+                r = work => r,
+                _ = cx.stopped() => Ok(()),
+            };
+            if let Err(e) = result {
+                cx.restart(format!("{source}: {e}; reconnecting"));
+            }
+        });
     }
 
     pub fn is_stopped(&self) -> bool {

@@ -62,14 +62,8 @@ impl Receiver for RedisStreamReceiver {
     fn on_start(&mut self, cx: &ReceiverContext) {
         let spec = self.spec.clone();
         let cx2 = cx.clone();
-        cx.spawn(async move {
-            let result = tokio::select! {
-                r = receive(&spec, &cx2) => r,
-                _ = cx2.stopped() => Ok(()),
-            };
-            if let Err(e) = result {
-                cx2.restart(format!("redis {}: {e}; reconnecting", spec.url));
-            }
+        cx.spawn_fallible(format!("redis {}", spec.url), async move {
+            receive(&spec, &cx2).await
         });
     }
 }

@@ -38,6 +38,24 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The optional `sluice-runtime` features the graph's sources need, sorted.
+    pub fn runtime_features(&self) -> Vec<&'static str> {
+        let mut f: Vec<&'static str> = self
+            .pipelines
+            .iter()
+            .flatten()
+            .filter_map(|n| {
+                crate::ops::RUNTIME_FEATURES
+                    .iter()
+                    .find(|(op, _)| *op == n.op)
+                    .map(|(_, feature)| *feature)
+            })
+            .collect();
+        f.sort_unstable();
+        f.dedup();
+        f
+    }
+
     /// The graph as a mermaid flowchart: each operator as written, each edge labelled with
     /// its element type (`sluice graph`).
     pub fn to_mermaid(&self) -> String {

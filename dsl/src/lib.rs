@@ -49,16 +49,24 @@ pub fn compile(src: &str, rt: TokenStream, spans: &dyn SpanMap) -> Compiled {
 }
 
 /// Compiles a `.flow` file into the `main.rs` of a pipeline program.
-pub fn program(
-    src: &str,
-    name: &str,
-    source_label: &str,
-) -> Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn program(src: &str, name: &str, source_label: &str) -> Result<Program, Vec<Diagnostic>> {
     let c = analyze(src);
     match c.graph {
-        Some(g) => Ok((codegen::program(&g, name, source_label), c.diagnostics)),
+        Some(g) => Ok(Program {
+            main_rs: codegen::program(&g, name, source_label),
+            runtime_features: g.runtime_features(),
+            warnings: c.diagnostics,
+        }),
         None => Err(c.diagnostics),
     }
+}
+
+/// A pipeline as a program: its `main.rs`, the `sluice-runtime` features it needs (broker
+/// clients are optional), and the warnings its compilation gave.
+pub struct Program {
+    pub main_rs: String,
+    pub runtime_features: Vec<&'static str>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Compiles `src` as the CLI does: spans at the call site, the runtime as `::sluice_runtime`.

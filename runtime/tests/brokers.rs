@@ -5,27 +5,12 @@
 
 mod common;
 
-use common::Events;
+use common::{service, Events};
 use sluice_runtime::listener::SkipReason;
 use sluice_runtime::{Settings, StreamingContext};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// A service `scripts/test.sh` started, by its URL variable. Skipped without it, except
-/// under CI, where a missing service is a failure.
-fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but {var} is not set: run the tests through scripts/test.sh")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: {var} is not set; run scripts/test.sh to start the broker");
-            None
-        }
-    }
-}
 
 type Counts = Arc<Mutex<BTreeMap<String, i64>>>;
 

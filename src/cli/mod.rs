@@ -43,9 +43,9 @@ pub fn graph(file: &Path) -> Result<ExitCode, String> {
 pub fn expand(file: &Path) -> Result<ExitCode, String> {
     let (src, name) = read_flow(file)?;
     match sluice_dsl::program(&src, &program_name(file), &name) {
-        Ok((code, warnings)) => {
-            eprint!("{}", sluice_dsl::render(&name, &src, &warnings));
-            print!("{code}");
+        Ok(p) => {
+            eprint!("{}", sluice_dsl::render(&name, &src, &p.warnings));
+            print!("{}", p.main_rs);
             Ok(ExitCode::SUCCESS)
         }
         Err(diags) => {

@@ -124,10 +124,10 @@ fn target_dir() -> PathBuf {
 pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     let (src, label) = read_flow(file)?;
     let name = program_name(file);
-    let main_rs = match sluice_dsl::program(&src, &name, &label) {
-        Ok((code, warnings)) => {
-            eprint!("{}", sluice_dsl::render(&label, &src, &warnings));
-            code
+    let program = match sluice_dsl::program(&src, &name, &label) {
+        Ok(p) => {
+            eprint!("{}", sluice_dsl::render(&label, &src, &p.warnings));
+            p
         }
         Err(diags) => {
             eprint!("{}", sluice_dsl::render(&label, &src, &diags));
@@ -138,9 +138,11 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     let runtime = workspace.join("runtime");
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\nsluice-runtime = {{ path = {:?} }}\n\n[workspace]\n",
-        runtime.display().to_string()
+         [dependencies]\nsluice-runtime = {{ path = {:?}, features = {:?} }}\n\n[workspace]\n",
+        runtime.display().to_string(),
+        program.runtime_features,
     );
+    let main_rs = program.main_rs;
     let profile = if dev { "dev" } else { "release" };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (env!("CARGO_PKG_VERSION"), &main_rs, &manifest, profile).hash(&mut h);

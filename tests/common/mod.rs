@@ -1,6 +1,9 @@
 //! Helpers the end-to-end tests share: the CLI, services, feeders, expected counts.
 #![allow(dead_code)]
 
+mod services;
+pub use services::service;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener;
@@ -22,23 +25,9 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The PostgreSQL that `scripts/test.sh` started. Without it a test is skipped — except
-/// under CI, where a missing service is a failure, never a silent pass.
+/// The PostgreSQL that `scripts/test.sh` started.
 pub fn pg_url() -> Option<String> {
-    match std::env::var("SLUICE_TEST_PG_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "CI=true but SLUICE_TEST_PG_URL is not set: run the tests through scripts/test.sh"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: SLUICE_TEST_PG_URL is not set; run scripts/test.sh to start PostgreSQL"
-            );
-            None
-        }
-    }
+    service("SLUICE_TEST_PG_URL")
 }
 
 /// A listener on a free loopback port; the port is taken until the listener is dropped.

@@ -23,7 +23,9 @@ mod map;
 mod map_partitions;
 mod map_values;
 mod map_with_state;
+mod nats;
 mod print;
+mod redis;
 mod reduce;
 mod reduce_by_key;
 mod reduce_by_key_and_window;
@@ -87,6 +89,8 @@ pub struct OpSpec {
 pub const OPERATORS: &[&OpSpec] = &[
     &socket::SPEC,
     &text_file_stream::SPEC,
+    &redis::SPEC,
+    &nats::SPEC,
     &map::SPEC,
     &flat_map::SPEC,
     &filter::SPEC,
@@ -121,6 +125,10 @@ pub const OPERATORS: &[&OpSpec] = &[
     &foreach_partition::SPEC,
     &foreach_rdd::SPEC,
 ];
+
+/// Sources whose runtime support is an optional feature of `sluice-runtime`: a program
+/// using one enables that feature.
+pub const RUNTIME_FEATURES: &[(&str, &str)] = &[("redis", "redis"), ("nats", "nats")];
 
 /// The key and value types of a pair stream, or a `not_a_pair` diagnostic naming `op`.
 pub(crate) fn expect_pair(

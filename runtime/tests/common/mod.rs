@@ -1,4 +1,9 @@
 //! Helpers shared by the runtime's integration tests.
+#![allow(dead_code)]
+
+#[path = "../../../tests/common/services.rs"]
+mod services;
+pub use services::service;
 
 use sluice_runtime::listener::{SkipReason, StreamingEvent, StreamingListener};
 use std::sync::Mutex;

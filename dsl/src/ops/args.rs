@@ -13,6 +13,27 @@ pub struct Param {
     pub required: bool,
 }
 
+/// Binds string parameters: the `required` ones first, then the optional ones, in order.
+/// Every value comes back as an expression of a type that derefs to `str`.
+pub fn bind_strings(
+    cx: &mut Cx,
+    stage: &Stage,
+    required: &[&'static str],
+    optional: &[&'static str],
+) -> Option<Vec<Option<TokenStream>>> {
+    let params: Vec<Param> = required
+        .iter()
+        .map(|n| (n, true))
+        .chain(optional.iter().map(|n| (n, false)))
+        .map(|(name, required)| Param {
+            name,
+            ty: Type::String,
+            required,
+        })
+        .collect();
+    bind(cx, stage, &params)
+}
+
 /// Matches positional then named arguments to `params`; reports missing, unknown, extra
 /// and mistyped arguments. Returns each parameter's lowered value, if given.
 pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<TokenStream>>> {

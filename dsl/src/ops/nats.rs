@@ -1,6 +1,6 @@
 //! `nats(url, stream, subject)`: messages from a NATS JetStream stream.
 
-use super::args::{bind, Param};
+use super::args::bind_strings;
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::types::Type;
@@ -22,21 +22,7 @@ pub const SPEC: OpSpec = OpSpec {
 };
 
 fn lower(cx: &mut Cx, stage: &Stage, _: Option<&Input>) -> Option<Lowered> {
-    let text = |name, required| Param {
-        name,
-        ty: Type::String,
-        required,
-    };
-    let bound = bind(
-        cx,
-        stage,
-        &[
-            text("url", true),
-            text("stream", true),
-            text("subject", true),
-            text("durable", false),
-        ],
-    )?;
+    let bound = bind_strings(cx, stage, &["url", "stream", "subject"], &["durable"])?;
     let (url, stream, subject) = (bound[0].clone()?, bound[1].clone()?, bound[2].clone()?);
     let durable = bound[3]
         .as_ref()

@@ -1,6 +1,6 @@
 //! `redis(url, stream)`: records from a Redis stream, read as a consumer group member.
 
-use super::args::{bind, Param};
+use super::args::bind_strings;
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::types::Type;
@@ -22,21 +22,11 @@ pub const SPEC: OpSpec = OpSpec {
 };
 
 fn lower(cx: &mut Cx, stage: &Stage, _: Option<&Input>) -> Option<Lowered> {
-    let text = |name, required| Param {
-        name,
-        ty: Type::String,
-        required,
-    };
-    let bound = bind(
+    let bound = bind_strings(
         cx,
         stage,
-        &[
-            text("url", true),
-            text("stream", true),
-            text("group", false),
-            text("consumer", false),
-            text("field", false),
-        ],
+        &["url", "stream"],
+        &["group", "consumer", "field"],
     )?;
     let (url, stream) = (bound[0].clone()?, bound[1].clone()?);
     let overrides = ["group", "consumer", "field"]

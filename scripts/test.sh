@@ -39,7 +39,9 @@ redis_port=$(free_port)
 nats_port=$(free_port)
 nats_pid=
 
+small_fs="$work/small-fs"
 cleanup() {
+  umount "$small_fs" 2>/dev/null || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   [ -z "$nats_pid" ] || kill "$nats_pid" 2>/dev/null || true
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
@@ -75,6 +77,11 @@ for _ in $(seq 50); do
 done
 (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null || { log "NATS did not start"; cat "$work/nats.log" >&2; exit 1; }
 export SLUICE_TEST_NATS_URL="nats://127.0.0.1:$nats_port"
+# A tiny filesystem for the write-ahead log's disk-full test.
+mkdir -p "$small_fs"
+mount -t tmpfs -o size=256k tmpfs "$small_fs"
+export SLUICE_TEST_SMALL_FS="$small_fs"
+
 # Generated pipeline projects build into the workspace's target directory, reusing its
 # compiled dependencies, and cache their programs under the temp dir.
 export SLUICE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

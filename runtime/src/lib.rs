@@ -25,6 +25,7 @@ pub mod settings;
 pub mod sinks;
 pub mod time;
 pub mod tracker;
+pub mod wal;
 
 pub use context::{Pipeline, StreamingContext};
 pub use dstream::{DStream, MapWithState, PartitionSink, State};

@@ -1,5 +1,5 @@
 //! Helpers shared by the runtime's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 #[path = "../../../tests/common/services.rs"]
 mod services;

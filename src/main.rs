@@ -1,4 +1,4 @@
-//! The `sluice` command: check, expand and run `.flow` pipelines.
+//! The `sluice` command: check, expand, graph, build and run `.flow` pipelines.
 
 mod cli;
 
@@ -25,6 +25,13 @@ enum Command {
     Expand { file: PathBuf },
     /// Print the pipeline graph as a mermaid flowchart, edges labelled with element types.
     Graph { file: PathBuf },
+    /// Compile a .flow file into a native program (cached) and print its path.
+    Build {
+        file: PathBuf,
+        /// Build without optimisations (faster to build, slower to run).
+        #[arg(long)]
+        dev: bool,
+    },
     /// Compile a .flow file into a native program (cached) and run it.
     Run(cli::run::RunArgs),
 }
@@ -35,6 +42,13 @@ fn main() -> ExitCode {
         Command::Check { file } => cli::check(&file),
         Command::Expand { file } => cli::expand(&file),
         Command::Graph { file } => cli::graph(&file),
+        Command::Build { file, dev } => cli::run::build(&file, dev).map(|built| match built {
+            Some(binary) => {
+                println!("{}", binary.display());
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::FAILURE,
+        }),
         Command::Run(args) => cli::run::run(args),
     };
     match result {

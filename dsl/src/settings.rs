@@ -14,6 +14,8 @@ enum Kind {
     /// Records per second (`u64`).
     Rate,
     Flag,
+    /// A directory.
+    Path,
 }
 
 /// (flow name, runtime `Settings` field, what it means)
@@ -63,13 +65,24 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "backpressure_initial_rate",
         "records per second receivers start at under backpressure",
     ),
+    (
+        "checkpoint",
+        "checkpoint_dir",
+        "the directory for checkpoints and write-ahead logs",
+    ),
+    (
+        "writeAheadLog",
+        "write_ahead_log",
+        "log received blocks before they count as received (`true`/`false`)",
+    ),
 ];
 
 fn kind(name: &str) -> Kind {
     match name {
         "batch" | "blockInterval" | "receiverRestartDelay" => Kind::Duration,
         "maxRate" | "backpressureInitialRate" => Kind::Rate,
-        "backpressure" => Kind::Flag,
+        "backpressure" | "writeAheadLog" => Kind::Flag,
+        "checkpoint" => Kind::Path,
         _ => Kind::Count,
     }
 }
@@ -77,6 +90,7 @@ fn kind(name: &str) -> Kind {
 /// Lowers a settings block into `field: value` initialisers.
 pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
     let mut seen: Vec<&str> = Vec::new();
+    let mut wal_on = None;
     for entry in &s.entries {
         let name = entry.name.name.as_str();
         let Some(&(_, field, _)) = SETTINGS.iter().find(|(n, _, _)| *n == name) else {
@@ -125,11 +139,15 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 quote!(#n)
             }
             (Kind::Flag, ExprKind::Bool(b)) => quote!(#b),
+            (Kind::Path, ExprKind::Str(p)) if !p.is_empty() => {
+                quote!(::std::option::Option::Some(::std::path::PathBuf::from(#p)))
+            }
             (k, _) => {
                 let want = match k {
                     Kind::Duration => "a duration greater than zero, such as `500ms` or `2s`",
                     Kind::Count | Kind::Rate => "a whole number greater than zero",
                     Kind::Flag => "`true` or `false`",
+                    Kind::Path => "a directory, as a string",
                 };
                 cx.report(
                     Diagnostic::error(
@@ -142,6 +160,20 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 continue;
             }
         };
+        if name == "writeAheadLog" && matches!(entry.value.kind, ExprKind::Bool(true)) {
+            wal_on = Some(entry.span);
+        }
         out.push(quote!(#field: #value));
+    }
+    if let Some(span) = wal_on.filter(|_| !seen.contains(&"checkpoint")) {
+        cx.report(
+            Diagnostic::error(
+                "flow::setting::needs_checkpoint",
+                span,
+                "the write-ahead log needs a checkpoint directory",
+            )
+            .label("turned on here")
+            .help("add `checkpoint = \"some/dir\"` to the settings"),
+        );
     }
 }

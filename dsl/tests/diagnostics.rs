@@ -176,6 +176,14 @@ fn sinks_settings_and_names() {
         &[("flow::setting::type", "5")],
     );
     check(
+        &format!("settings {{ writeAheadLog = true }}\n{SRC} | print"),
+        &[("flow::setting::needs_checkpoint", "writeAheadLog = true")],
+    );
+    check(
+        &format!("settings {{ checkpoint = 3 }}\n{SRC} | print"),
+        &[("flow::setting::type", "3")],
+    );
+    check(
         &format!("settings {{ batch = 1s, batch = 2s }}\n{SRC} | print"),
         &[("flow::setting::duplicate", "batch")],
     );

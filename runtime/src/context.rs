@@ -7,12 +7,14 @@ use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
 use crate::rate::RateController;
 use crate::receiver::{Receiver, SocketReceiver};
+use crate::recovery::{self, Metadata, Replayed};
 use crate::scheduler::{
     GeneratorControl, JobGenerator, JobScheduler, Termination, TerminationSignal,
 };
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock, SystemClock};
 use crate::tracker::{ReceivedBlockTracker, ReceiverTracker};
+use crate::wal::{FsyncPolicy, WalConfig};
 use std::sync::{mpsc, Arc};
 use tokio::sync::watch;
 
@@ -142,7 +144,7 @@ impl StreamingContext {
             return Err(Error::State("has no output operations registered"));
         }
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
-        let first = JobGenerator::first_batch_time(&*self.clock, interval_ms);
+        let (replayed, zero_ms, first) = self.recover(interval_ms)?;
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (completed_tx, completed) = watch::channel(None);
         let scheduler = JobScheduler {
@@ -154,7 +156,7 @@ impl StreamingContext {
             clock: self.clock.clone(),
             termination: self.termination.clone(),
             completed: completed_tx,
-            first_batch: first,
+            zero_ms,
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())
@@ -164,6 +166,8 @@ impl StreamingContext {
             &self.settings,
             self.blocks.clone(),
             self.bus.clone(),
+            self.clock.clone(),
+            &replayed,
         ));
         if self.settings.backpressure {
             let streams = receivers.rate_limits().into_iter().map(|(s, _)| s);
@@ -183,7 +187,9 @@ impl StreamingContext {
             bus: self.bus.clone(),
             jobs: jobs_tx,
         };
-        let generator = self.rt.spawn(generator.run(first, control_rx));
+        let generator = self
+            .rt
+            .spawn(generator.run(replayed.pending, first, control_rx));
         self.running = Some(Running {
             receivers,
             generator,
@@ -192,6 +198,59 @@ impl StreamingContext {
             completed,
         });
         Ok(())
+    }
+
+    /// With the write-ahead log on, opens the logs in the checkpoint directory and replays
+    /// them into a logging tracker. Returns what was replayed, the zero time (kept from the
+    /// first run, so batch times and windows line up across restarts) and the first new
+    /// batch time (after every batch already allocated).
+    fn recover(&mut self, interval_ms: u64) -> Result<(Replayed, u64, u64)> {
+        let mut first = JobGenerator::first_batch_time(&*self.clock, interval_ms);
+        let dir = match (&self.settings.checkpoint_dir, self.settings.write_ahead_log) {
+            (Some(dir), true) => dir.clone(),
+            (None, true) => {
+                return Err(Error::Settings(
+                    "the write-ahead log needs a checkpoint directory (`checkpoint`)".into(),
+                ))
+            }
+            _ => return Ok((Replayed::default(), first - interval_ms, first)),
+        };
+        let cfg = WalConfig {
+            fsync: FsyncPolicy::Batch,
+            ..WalConfig::new(&dir)
+        };
+        let (logs, replayed) = recovery::open(&dir, self.inputs.len(), &cfg)?;
+        let zero_ms = match recovery::read_metadata(&dir)? {
+            Some(m) if m.batch_ms != interval_ms => {
+                return Err(Error::Settings(format!(
+                    "the checkpoint in {} was written with a {} ms batch interval, not {interval_ms} ms: \
+                     keep the interval, or start from an empty checkpoint directory",
+                    dir.display(),
+                    m.batch_ms
+                )))
+            }
+            Some(m) => m.zero_ms,
+            None => {
+                let zero_ms = first - interval_ms;
+                recovery::write_metadata(
+                    &dir,
+                    &Metadata {
+                        zero_ms,
+                        batch_ms: interval_ms,
+                    },
+                )?;
+                zero_ms
+            }
+        };
+        if let Some(last) = replayed.last_allocated() {
+            first = first.max(last.0 + interval_ms);
+        }
+        self.blocks = Arc::new(ReceivedBlockTracker::with_logs(
+            logs,
+            &replayed,
+            interval_ms,
+        ));
+        Ok((replayed, zero_ms, first))
     }
 
     /// Waits until the context stops or fails, or `timeout` passes.

@@ -17,6 +17,8 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("the streaming context {0}")]
     State(&'static str),
+    #[error("recovering from the checkpoint directory failed: {0}")]
+    Recovery(#[from] crate::recovery::RecoveryError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

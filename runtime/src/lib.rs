@@ -19,6 +19,7 @@ pub mod executor;
 pub mod listener;
 pub mod rate;
 pub mod receiver;
+pub mod recovery;
 pub mod render;
 pub mod scheduler;
 pub mod settings;

@@ -58,6 +58,8 @@ pub enum StreamingEvent {
     ReceiverStarted(ReceiverInfo),
     ReceiverError(ReceiverInfo),
     ReceiverStopped(ReceiverInfo),
+    /// Something went wrong that the pipeline carries on through.
+    Warning(String),
     /// Records a receiver dropped instead of storing, with why; `count` is since the last report.
     RecordsSkipped {
         stream: StreamId,
@@ -182,6 +184,7 @@ impl StreamingListener for ConsoleReporter {
                 reason,
                 count,
             } => eprintln!("sluice: stream {stream}: skipped {count} record(s): {reason}"),
+            StreamingEvent::Warning(w) => eprintln!("sluice: warning: {w}"),
             StreamingEvent::BatchCompleted(b) if b.failure.is_some() => eprintln!(
                 "sluice: batch {} failed: {}",
                 b.batch_time,

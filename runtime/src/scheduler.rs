@@ -85,8 +85,8 @@ pub(crate) struct JobScheduler {
     pub termination: Arc<TerminationSignal>,
     /// The time of the last batch whose jobs all finished.
     pub completed: watch::Sender<Option<BatchTime>>,
-    /// The first batch's time; the zero time is one interval before it.
-    pub first_batch: u64,
+    /// The zero time: one interval before the first batch the pipeline ever ran.
+    pub zero_ms: u64,
 }
 
 impl JobScheduler {
@@ -102,14 +102,13 @@ impl JobScheduler {
         let blocks = self.blocks.blocks_of_batch(t);
         info.processing_start = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchStarted(info.clone()));
-        let interval = self.settings.batch_interval.as_millis() as u64;
         let cx = BatchCx {
             time: t,
             blocks,
             tracker: &self.blocks,
             exec: &self.exec,
             settings: &self.settings,
-            zero: BatchTime(self.first_batch.saturating_sub(interval)),
+            zero: BatchTime(self.zero_ms),
             remember_ms: self
                 .graph
                 .remember_ms
@@ -140,8 +139,16 @@ impl JobScheduler {
         info.processing_end = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchCompleted(info.clone()));
         if info.failure.is_none() {
-            self.blocks
-                .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms)));
+            // Failing to log these only means a restart runs the batch again.
+            let logged = self.blocks.batch_completed(t).and_then(|()| {
+                self.blocks
+                    .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms)))
+            });
+            if let Err(e) = logged {
+                self.bus.post(StreamingEvent::Warning(format!(
+                    "batch {t}: the write-ahead log failed after the batch completed: {e}"
+                )));
+            }
             self.completed.send_replace(Some(t));
         }
     }
@@ -184,9 +191,18 @@ impl JobGenerator {
         (clock.now_ms() / interval_ms + 1) * interval_ms
     }
 
-    /// Runs from batch time `first` ([`Self::first_batch_time`], read when the context
-    /// starts, so the first batch does not depend on when this task is first polled).
-    pub async fn run(self, first: u64, mut control: watch::Receiver<GeneratorControl>) {
+    /// Submits the `pending` batches a restart recovered, then runs from batch time
+    /// `first` ([`Self::first_batch_time`], read when the context starts, so the first
+    /// batch does not depend on when this task is first polled).
+    pub async fn run(
+        self,
+        pending: Vec<BatchTime>,
+        first: u64,
+        mut control: watch::Receiver<GeneratorControl>,
+    ) {
+        for t in pending {
+            self.generate(t);
+        }
         let mut t = first;
         loop {
             tokio::select! {
@@ -204,7 +220,11 @@ impl JobGenerator {
     }
 
     fn generate(&self, t: BatchTime) {
-        self.blocks.allocate_blocks_to_batch(t);
+        if let Err(e) = self.blocks.allocate_blocks_to_batch(t) {
+            self.bus.post(StreamingEvent::Warning(format!(
+                "batch {t}: received blocks wait for a later batch, as the write-ahead log failed: {e}"
+            )));
+        }
         let blocks = self.blocks.blocks_of_batch(t);
         let info = BatchInfo {
             batch_time: t,
@@ -253,13 +273,19 @@ mod tests {
         };
         let (ctl, ctl_rx) = watch::channel(GeneratorControl::Run);
         let first = JobGenerator::first_batch_time(&*clock, 500);
-        let task = tokio::spawn(gen.run(first, ctl_rx));
-        blocks.add_block(Block {
-            stream: 0,
-            id: 0,
-            data: "x\ny\n".into(),
-            records: 2,
-        });
+        let task = tokio::spawn(gen.run(Vec::new(), first, ctl_rx));
+        blocks
+            .add_block(
+                Block {
+                    stream: 0,
+                    id: 0,
+                    data: "x\ny\n".into(),
+                    records: 2,
+                },
+                0,
+                None,
+            )
+            .unwrap();
         clock.advance(250);
         let first = tokio::task::spawn_blocking(move || {
             let a = rx.recv().unwrap();

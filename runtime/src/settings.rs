@@ -29,6 +29,11 @@ pub struct Settings {
     pub backpressure_initial_rate: u64,
     /// The backpressure estimator's gains.
     pub pid: PidSettings,
+    /// Where checkpoints and write-ahead logs live (Spark's `ssc.checkpoint(dir)`).
+    pub checkpoint_dir: Option<std::path::PathBuf>,
+    /// Log every received block before it counts as received, and the block tracker's
+    /// decisions before they take effect (`spark.streaming.receiver.writeAheadLog.enable`).
+    pub write_ahead_log: bool,
 }
 
 /// Gains of the PID rate estimator, with Spark's defaults
@@ -69,6 +74,8 @@ impl Default for Settings {
             backpressure: false,
             backpressure_initial_rate: 0,
             pid: PidSettings::default(),
+            checkpoint_dir: None,
+            write_ahead_log: false,
         }
     }
 }

@@ -3,9 +3,11 @@
 use crate::block::{Block, StreamId};
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
 use crate::rate::RateSink;
-use crate::receiver::{Receiver, ReceiverSupervisor};
+use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
+use crate::recovery::{self, BlockRef, Logs, Replayed, StoredBlockRef, TrackerEvent};
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock};
+use crate::wal::{WalError, WriteAheadLog};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -40,21 +42,108 @@ struct TrackerState {
     last_allocated: Option<BatchTime>,
 }
 
+/// The write-ahead logs, when on: one per receiver for block data, one for the tracker's
+/// events.
+struct TrackerLogs {
+    driver: Mutex<WriteAheadLog>,
+    receivers: Vec<Mutex<WriteAheadLog>>,
+    /// Segments are kept this long past the batches that need them.
+    margin_ms: u64,
+}
+
 /// Keeps received blocks until a batch takes them. Every block lands in exactly one batch:
 /// allocation moves all unallocated blocks to the batch, and a batch time is allocated once.
+/// With the write-ahead log on, each change is logged (and synced) before it takes effect.
 #[derive(Default)]
 pub struct ReceivedBlockTracker {
     state: Mutex<TrackerState>,
+    logs: Option<TrackerLogs>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ReceivedBlockTracker {
-    fn state(&self) -> std::sync::MutexGuard<'_, TrackerState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// A tracker logging to `logs`, starting from what they replayed.
+    pub fn with_logs(logs: Logs, replayed: &Replayed, batch_ms: u64) -> Self {
+        let state = TrackerState {
+            unallocated: replayed.unallocated.clone(),
+            allocated: replayed
+                .allocated
+                .iter()
+                .map(|(t, streams)| {
+                    (
+                        *t,
+                        AllocatedBlocks {
+                            streams: streams.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            last_allocated: replayed.last_allocated(),
+        };
+        ReceivedBlockTracker {
+            state: Mutex::new(state),
+            logs: Some(TrackerLogs {
+                driver: Mutex::new(logs.driver),
+                receivers: logs.receivers.into_iter().map(Mutex::new).collect(),
+                margin_ms: 2 * batch_ms,
+            }),
+        }
     }
 
-    pub fn add_block(&self, block: Block) {
-        let mut s = self.state();
-        s.unallocated
+    fn state(&self) -> std::sync::MutexGuard<'_, TrackerState> {
+        lock(&self.state)
+    }
+
+    fn log_event(&self, time_ms: u64, event: &TrackerEvent) -> Result<(), WalError> {
+        if let Some(logs) = &self.logs {
+            let mut driver = lock(&logs.driver);
+            driver.append(time_ms, &recovery::encode(event))?;
+            driver.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a received block: with the log on, its data goes to its receiver's log and the
+    /// addition to the tracker's log first. On an error nothing is added and the block is
+    /// handed back.
+    pub fn add_block(
+        &self,
+        block: Block,
+        now_ms: u64,
+        position: Option<&str>,
+    ) -> Result<(), (WalError, Block)> {
+        if let Some(logs) = &self.logs {
+            let stored = StoredBlockRef {
+                stream: block.stream,
+                id: block.id,
+                records: block.records,
+                data: &block.data,
+                position,
+            };
+            let logged = (|| {
+                let handle = {
+                    let mut log = lock(&logs.receivers[block.stream]);
+                    let h = log.append(now_ms, &recovery::encode(&stored))?;
+                    log.sync()?;
+                    h
+                };
+                let added = TrackerEvent::BlockAdded(BlockRef::new(block.stream, block.id, handle));
+                self.log_event(now_ms, &added)
+            })();
+            if let Err(e) = logged {
+                return Err((e, block));
+            }
+        }
+        self.push(block);
+        Ok(())
+    }
+
+    fn push(&self, block: Block) {
+        self.state()
+            .unallocated
             .entry(block.stream)
             .or_default()
             .push(Arc::new(block));
@@ -62,14 +151,23 @@ impl ReceivedBlockTracker {
 
     /// Moves every unallocated block to batch `t`. A time at or before the last allocated
     /// one is ignored, so a batch is never allocated twice (Spark's guard, same reason).
-    pub fn allocate_blocks_to_batch(&self, t: BatchTime) {
+    /// If the allocation cannot be logged, the blocks stay unallocated for a later batch
+    /// (SPARK-23438) and the error is returned.
+    pub fn allocate_blocks_to_batch(&self, t: BatchTime) -> Result<(), WalError> {
         let mut s = self.state();
         if s.last_allocated.is_some_and(|last| t <= last) {
-            return;
+            return Ok(());
         }
+        let blocks = s
+            .unallocated
+            .iter()
+            .flat_map(|(stream, v)| v.iter().map(|b| (*stream, b.id)))
+            .collect();
+        self.log_event(t.0, &TrackerEvent::BatchAllocated { time: t.0, blocks })?;
         let streams = std::mem::take(&mut s.unallocated);
         s.allocated.insert(t, AllocatedBlocks { streams });
         s.last_allocated = Some(t);
+        Ok(())
     }
 
     pub fn blocks_of_batch(&self, t: BatchTime) -> AllocatedBlocks {
@@ -80,10 +178,27 @@ impl ReceivedBlockTracker {
         self.state().unallocated.values().any(|v| !v.is_empty())
     }
 
-    /// Forgets batches older than `before` (their jobs are done).
-    pub fn cleanup_old_batches(&self, before: BatchTime) {
-        let mut s = self.state();
-        s.allocated = s.allocated.split_off(&before);
+    /// Records that every output of batch `t` succeeded, so a restart does not run it again.
+    pub fn batch_completed(&self, t: BatchTime) -> Result<(), WalError> {
+        self.log_event(t.0, &TrackerEvent::BatchCompleted { time: t.0 })
+    }
+
+    /// Forgets batches older than `before` (their jobs are done), and deletes log segments
+    /// nothing needs any more.
+    pub fn cleanup_old_batches(&self, before: BatchTime) -> Result<(), WalError> {
+        self.log_event(before.0, &TrackerEvent::BatchCleanup { before: before.0 })?;
+        {
+            let mut s = self.state();
+            s.allocated = s.allocated.split_off(&before);
+        }
+        if let Some(logs) = &self.logs {
+            let old = before.0.saturating_sub(logs.margin_ms);
+            for log in &logs.receivers {
+                lock(log).clean(old)?;
+            }
+            lock(&logs.driver).clean(old)?;
+        }
+        Ok(())
     }
 }
 
@@ -106,17 +221,25 @@ impl ReceiverTracker {
         settings: &Settings,
         blocks: Arc<ReceivedBlockTracker>,
         bus: Arc<ListenerBus>,
+        clock: Arc<dyn Clock>,
+        replayed: &Replayed,
     ) -> Self {
         let receivers: Vec<_> = receivers
             .into_iter()
             .enumerate()
             .map(|(stream, r)| {
+                let resume = Resume {
+                    next_block: replayed.next_block.get(&stream).copied().unwrap_or(0),
+                    position: replayed.positions.get(&stream).cloned(),
+                };
                 let sup = ReceiverSupervisor::new(
                     stream,
                     r.name(),
                     settings,
                     blocks.clone(),
                     bus.clone(),
+                    clock.clone(),
+                    resume,
                 );
                 (r, Arc::new(sup))
             })
@@ -201,22 +324,22 @@ mod tests {
     #[test]
     fn each_block_lands_in_exactly_one_batch() {
         let t = ReceivedBlockTracker::default();
-        t.add_block(block(0, 0, "a\n"));
-        t.add_block(block(1, 0, "b\nc\n"));
-        t.allocate_blocks_to_batch(BatchTime(1_000));
-        t.add_block(block(0, 1, "d\n"));
-        t.allocate_blocks_to_batch(BatchTime(1_000));
+        t.add_block(block(0, 0, "a\n"), 0, None).unwrap();
+        t.add_block(block(1, 0, "b\nc\n"), 0, None).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(1_000)).unwrap();
+        t.add_block(block(0, 1, "d\n"), 0, None).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(1_000)).unwrap();
         assert!(
             t.has_unallocated_blocks(),
             "re-allocating a time is ignored"
         );
-        t.allocate_blocks_to_batch(BatchTime(2_000));
+        t.allocate_blocks_to_batch(BatchTime(2_000)).unwrap();
         assert!(!t.has_unallocated_blocks());
         let b1 = t.blocks_of_batch(BatchTime(1_000));
         assert_eq!(b1.records(), 3);
         assert_eq!(b1.of(1).len(), 1);
         assert_eq!(t.blocks_of_batch(BatchTime(2_000)).of(0)[0].id, 1);
-        t.cleanup_old_batches(BatchTime(2_000));
+        t.cleanup_old_batches(BatchTime(2_000)).unwrap();
         assert_eq!(t.blocks_of_batch(BatchTime(1_000)).records(), 0);
         assert_eq!(t.blocks_of_batch(BatchTime(2_000)).records(), 1);
     }

@@ -661,8 +661,7 @@ mod tests {
         let last_of_first = rec
             .records
             .iter()
-            .filter(|r| r.handle.segment == 1)
-            .last()
+            .rfind(|r| r.handle.segment == 1)
             .unwrap()
             .handle
             .offset;

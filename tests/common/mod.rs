@@ -67,6 +67,21 @@ pub fn write_flow(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Builds `file` with `sluice build --dev` and returns the program's path.
+pub fn build_flow(file: &Path) -> PathBuf {
+    let built = sluice()
+        .args(["build", "--dev"])
+        .arg(file)
+        .output()
+        .expect("run sluice build");
+    assert!(
+        built.status.success(),
+        "sluice build failed:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    PathBuf::from(String::from_utf8(built.stdout).unwrap().trim())
+}
+
 /// Runs `sluice run --dev FILE ARGS…`, from `cwd`, to completion.
 pub fn run_flow(cwd: &Path, file: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = sluice();

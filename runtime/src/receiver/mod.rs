@@ -25,6 +25,7 @@ use crate::rate::RateLimiter;
 use crate::settings::Settings;
 use crate::time::Clock;
 use crate::tracker::ReceivedBlockTracker;
+use crate::wal::WalError;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,6 +62,17 @@ pub struct ReceiverSupervisor {
     bus: Arc<ListenerBus>,
     limiter: RateLimiter,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    clock: Arc<dyn Clock>,
+    /// Where in its source the last stored block ended (recovered from the log, then
+    /// kept up to date).
+    position: Mutex<Option<String>>,
+}
+
+/// Where a supervisor starts: the next block id and the recovered source position.
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    pub next_block: u64,
+    pub position: Option<String>,
 }
 
 impl ReceiverSupervisor {
@@ -70,6 +82,8 @@ impl ReceiverSupervisor {
         settings: &Settings,
         blocks: Arc<ReceivedBlockTracker>,
         bus: Arc<ListenerBus>,
+        clock: Arc<dyn Clock>,
+        resume: Resume,
     ) -> Self {
         let initial = if settings.backpressure {
             settings.backpressure_initial_rate
@@ -81,11 +95,13 @@ impl ReceiverSupervisor {
             name,
             max_record_bytes: settings.max_record_bytes,
             buffer: Mutex::new(Buffer::default()),
-            next_block: AtomicU64::new(0),
+            next_block: AtomicU64::new(resume.next_block),
             blocks,
             bus,
             limiter: RateLimiter::new(settings.receiver_max_rate, initial),
             tasks: Mutex::new(Vec::new()),
+            clock,
+            position: Mutex::new(resume.position),
         }
     }
 
@@ -134,16 +150,26 @@ impl ReceiverSupervisor {
         b.records += records;
     }
 
-    fn add_block(&self, data: String, records: usize) {
-        self.blocks.add_block(Block {
+    /// Hands a block to the tracker (through the write-ahead log when it is on); on a
+    /// failure the block comes back with the error.
+    fn add_block(
+        &self,
+        data: String,
+        records: usize,
+        position: Option<&str>,
+    ) -> Result<(), (WalError, Block)> {
+        let block = Block {
             stream: self.stream,
             id: self.next_block.fetch_add(1, Ordering::Relaxed),
             data,
             records,
-        });
+        };
+        self.blocks.add_block(block, self.clock.now_ms(), position)
     }
 
-    /// Turns what is buffered into a block and reports it; does nothing when empty.
+    /// Turns what is buffered into a block and reports it; does nothing when empty. If the
+    /// block cannot be logged, its records go back to the front of the buffer (nothing is
+    /// dropped) and the error is reported; the next cut tries again.
     pub fn cut_block(&self) {
         let taken = {
             let mut b = self.buffer();
@@ -152,7 +178,17 @@ impl ReceiverSupervisor {
             }
             std::mem::take(&mut *b)
         };
-        self.add_block(taken.data, taken.records);
+        if let Err((e, block)) = self.add_block(taken.data, taken.records, None) {
+            let mut b = self.buffer();
+            let newer = std::mem::replace(&mut b.data, block.data);
+            b.data.push_str(&newer);
+            b.records += block.records;
+            drop(b);
+            self.post(StreamingEvent::ReceiverError(self.info(
+                true,
+                Some(format!("storing a block failed, will retry: {e}")),
+            )));
+        }
     }
 
     /// Cuts a block every `interval` on `clock` until stopped.
@@ -241,10 +277,17 @@ pub struct ReceiverContext {
     restart: mpsc::UnboundedSender<String>,
 }
 
-/// The receiver was stopped before the records could be stored.
+/// What a receiver's work may fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why records were not stored: do not acknowledge them.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the receiver was stopped")]
-pub struct Stopped;
+pub enum StoreError {
+    #[error("the receiver was stopped")]
+    Stopped,
+    #[error("the write-ahead log failed: {0}")]
+    Log(String),
+}
 
 impl ReceiverContext {
     /// The input stream this receiver feeds.
@@ -348,23 +391,52 @@ impl ReceiverContext {
         self.sup.push(text, records);
     }
 
-    /// Stores records as one block of their own and returns once the block is stored, so
-    /// the caller may acknowledge them to its source. Skips as [`store_many`] does.
+    /// Stores records as one block of their own and returns once the block is stored (in
+    /// the write-ahead log, when it is on), so the caller may acknowledge them to its
+    /// source. Skips as [`store_many`] does.
     ///
     /// [`store_many`]: ReceiverContext::store_many
     pub async fn store_block<'a>(
         &self,
         records: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), Stopped> {
+    ) -> Result<(), StoreError> {
+        self.store_block_at(records, None).await
+    }
+
+    /// [`store_block`](ReceiverContext::store_block), recording where in the source the
+    /// block ends (an entry id, a sequence number), so that after a crash the receiver can
+    /// tell, by [`last_position`](ReceiverContext::last_position), what it already stored.
+    pub async fn store_block_at<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a str>,
+        position: Option<&str>,
+    ) -> Result<(), StoreError> {
         let (text, n) = self.validate(records);
         tokio::select! {
             _ = self.sup.limiter.acquire(n) => {}
-            _ = self.stopped() => return Err(Stopped),
+            _ = self.stopped() => return Err(StoreError::Stopped),
         }
-        if n > 0 {
-            self.sup.add_block(text, n);
+        if n == 0 {
+            return Ok(());
+        }
+        self.sup
+            .add_block(text, n, position)
+            .map_err(|(e, _)| StoreError::Log(e.to_string()))?;
+        if let Some(p) = position {
+            *self.sup.position.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.to_string());
         }
         Ok(())
+    }
+
+    /// The source position of the last block stored with one — in this run, or before a
+    /// crash as the write-ahead log recovered it. A reliable receiver acknowledges
+    /// redelivered records up to it without storing them again.
+    pub fn last_position(&self) -> Option<String> {
+        self.sup
+            .position
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn validate<'a>(&self, records: impl IntoIterator<Item = &'a str>) -> (String, usize) {
@@ -399,6 +471,8 @@ mod tests {
             settings,
             tracker.clone(),
             Arc::new(ListenerBus::default()),
+            Arc::new(crate::SystemClock),
+            Resume::default(),
         );
         (Arc::new(sup), tracker)
     }
@@ -412,7 +486,7 @@ mod tests {
         sup.cut_block();
         sup.push("c\n", 1);
         sup.cut_block();
-        tracker.allocate_blocks_to_batch(BatchTime(1));
+        tracker.allocate_blocks_to_batch(BatchTime(1)).unwrap();
         let blocks = tracker.blocks_of_batch(BatchTime(1));
         let ids: Vec<u64> = blocks.of(3).iter().map(|b| b.id).collect();
         assert_eq!(ids, [0, 1]);
@@ -471,7 +545,7 @@ mod tests {
         sup.cut_block();
         assert_eq!(starts.load(Ordering::SeqCst), 2);
         assert_eq!(stops.load(Ordering::SeqCst), 2);
-        tracker.allocate_blocks_to_batch(BatchTime(1));
+        tracker.allocate_blocks_to_batch(BatchTime(1)).unwrap();
         let blocks = tracker.blocks_of_batch(BatchTime(1));
         let data: Vec<&str> = blocks.of(3).iter().map(|b| b.data.as_str()).collect();
         assert_eq!(data, ["four\nfive\n", "one\nthree\n"]);

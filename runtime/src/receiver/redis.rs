@@ -6,7 +6,7 @@
 //! entries, then reads new ones: nothing acknowledged is lost, nothing unacknowledged is
 //! skipped (at-least-once; exactly-once needs the WAL and an idempotent sink on top).
 
-use super::{Receiver, ReceiverContext};
+use super::{BoxError, Receiver, ReceiverContext, StoreError};
 use crate::listener::SkipReason;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::AsyncCommands;
@@ -68,7 +68,13 @@ impl Receiver for RedisStreamReceiver {
     }
 }
 
-async fn receive(spec: &RedisStreamSpec, cx: &ReceiverContext) -> redis::RedisResult<()> {
+/// A stream entry id `<ms>-<seq>` as a comparable pair.
+fn entry_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+async fn receive(spec: &RedisStreamSpec, cx: &ReceiverContext) -> Result<(), BoxError> {
     let client = redis::Client::open(spec.url.as_str())?;
     let mut con = client.get_multiplexed_async_connection().await?;
     // From the start of the stream when the group is new; BUSYGROUP when it exists.
@@ -77,7 +83,7 @@ async fn receive(spec: &RedisStreamSpec, cx: &ReceiverContext) -> redis::RedisRe
         .await;
     if let Err(e) = created {
         if e.code() != Some("BUSYGROUP") {
-            return Err(e);
+            return Err(e.into());
         }
     }
     // "0": this consumer's pending entries, until none are left; then ">": new ones.
@@ -101,8 +107,14 @@ async fn receive(spec: &RedisStreamSpec, cx: &ReceiverContext) -> redis::RedisRe
             pending = false;
             continue;
         }
+        // Entries a previous start stored but could not acknowledge: acknowledge only.
+        let stored = cx.last_position().and_then(|p| entry_id(&p));
+        let fresh: Vec<_> = entries
+            .iter()
+            .filter(|e| entry_id(&e.id).is_none_or(|id| stored.is_none_or(|s| id > s)))
+            .collect();
         let (mut missing, mut not_text) = (0, 0);
-        let texts: Vec<String> = entries
+        let texts: Vec<String> = fresh
             .iter()
             .filter_map(|e| match e.map.get(&spec.field) {
                 None => {
@@ -120,12 +132,15 @@ async fn receive(spec: &RedisStreamSpec, cx: &ReceiverContext) -> redis::RedisRe
             .collect();
         cx.report_skipped(SkipReason::MissingField, missing);
         cx.report_skipped(SkipReason::InvalidUtf8, not_text);
-        if cx
-            .store_block(texts.iter().map(String::as_str))
-            .await
-            .is_err()
-        {
-            return Ok(());
+        if let Some(last) = fresh.last() {
+            match cx
+                .store_block_at(texts.iter().map(String::as_str), Some(&last.id))
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Stopped) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
         }
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         let _: usize = con.xack(&spec.stream, &spec.group, &ids).await?;

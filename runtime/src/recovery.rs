@@ -1,0 +1,292 @@
+//! What the write-ahead logs hold and how a restart rebuilds the tracker from them.
+//!
+//! With `writeAheadLog` on, the checkpoint directory holds (Spark's layout):
+//! - `receivedData/<stream>/`: each receiver's log of the blocks it stored ([`StoredBlock`]);
+//! - `receivedBlockMetadata/`: the driver's log of [`TrackerEvent`]s — a block added, a
+//!   batch allocated, a batch completed, old batches cleaned — each written before it
+//!   takes effect;
+//! - `metadata`: the pipeline's zero time and batch interval, written once, atomically.
+//!
+//! Replaying the driver log gives back the blocks not yet in a batch, the batches allocated
+//! but not completed (run again, with the same time and the same blocks, before any new
+//! batch), and per stream the last block id and source position stored.
+
+use crate::block::{Block, StreamId};
+use crate::time::BatchTime;
+use crate::wal::{RecordHandle, Recovered, WalConfig, WalError, WriteAheadLog};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A block as a receiver's log holds it.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct StoredBlock {
+    pub stream: StreamId,
+    pub id: u64,
+    pub records: usize,
+    pub data: String,
+    /// Where in its source the block ends (a Redis entry id, a JetStream sequence).
+    pub position: Option<String>,
+}
+
+/// The same, borrowed, for writing: serializes exactly as [`StoredBlock`].
+#[derive(Serialize)]
+pub struct StoredBlockRef<'a> {
+    pub stream: StreamId,
+    pub id: u64,
+    pub records: usize,
+    pub data: &'a str,
+    pub position: Option<&'a str>,
+}
+
+/// Where a block's data is: its receiver log record.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct BlockRef {
+    pub stream: StreamId,
+    pub id: u64,
+    pub segment: u64,
+    pub offset: u64,
+    pub len: u32,
+    pub seq: u64,
+}
+
+impl BlockRef {
+    pub fn new(stream: StreamId, id: u64, h: RecordHandle) -> Self {
+        BlockRef {
+            stream,
+            id,
+            segment: h.segment,
+            offset: h.offset,
+            len: h.len,
+            seq: h.seq,
+        }
+    }
+
+    fn handle(&self) -> RecordHandle {
+        RecordHandle {
+            seq: self.seq,
+            segment: self.segment,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+}
+
+/// The driver log's events (Spark's `ReceivedBlockTrackerLogEvent`s, and a completion).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub enum TrackerEvent {
+    BlockAdded(BlockRef),
+    /// The blocks of batch `time`, by stream and id.
+    BatchAllocated {
+        time: u64,
+        blocks: Vec<(StreamId, u64)>,
+    },
+    /// Every output operation of batch `time` succeeded.
+    BatchCompleted {
+        time: u64,
+    },
+    /// Batches before `before` are forgotten.
+    BatchCleanup {
+        before: u64,
+    },
+}
+
+/// Encodes a log payload: a format version byte, then postcard.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT];
+    out.extend(postcard::to_allocvec(value).expect("log payloads always serialize"));
+    out
+}
+
+const FORMAT: u8 = 1;
+
+fn decode<T: for<'de> Deserialize<'de>>(r: &Recovered, log: &Path) -> Result<T, RecoveryError> {
+    match r.payload.split_first() {
+        Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| RecoveryError::Format {
+            log: log.to_path_buf(),
+            seq: r.handle.seq,
+            reason: e.to_string(),
+        }),
+        _ => Err(RecoveryError::Format {
+            log: log.to_path_buf(),
+            seq: r.handle.seq,
+            reason: format!(
+                "unknown format version {:?} (this build reads {FORMAT})",
+                r.payload.first()
+            ),
+        }),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error("record {seq} of {} cannot be read: {reason}", log.display())]
+    Format {
+        log: PathBuf,
+        seq: u64,
+        reason: String,
+    },
+    #[error("{} names block {id} of stream {stream}, which no receiver log holds", log.display())]
+    MissingBlock {
+        log: PathBuf,
+        stream: StreamId,
+        id: u64,
+    },
+    #[error("{}: {reason}", path.display())]
+    Metadata { path: PathBuf, reason: String },
+}
+
+/// The logs of a pipeline with the write-ahead log on.
+pub struct Logs {
+    pub driver: WriteAheadLog,
+    pub receivers: Vec<WriteAheadLog>,
+}
+
+/// What a restart picks up from the logs.
+#[derive(Default)]
+pub struct Replayed {
+    pub unallocated: BTreeMap<StreamId, Vec<Arc<Block>>>,
+    pub allocated: BTreeMap<BatchTime, BTreeMap<StreamId, Vec<Arc<Block>>>>,
+    /// Allocated batches that did not complete, oldest first: to run again.
+    pub pending: Vec<BatchTime>,
+    /// Per stream: the next block id, and the position of the last block stored.
+    pub next_block: HashMap<StreamId, u64>,
+    pub positions: HashMap<StreamId, String>,
+}
+
+impl Replayed {
+    pub fn last_allocated(&self) -> Option<BatchTime> {
+        self.allocated.keys().next_back().copied()
+    }
+}
+
+/// Opens the logs under `dir` for `streams` receivers and replays them.
+pub fn open(
+    dir: &Path,
+    streams: usize,
+    base: &WalConfig,
+) -> Result<(Logs, Replayed), RecoveryError> {
+    let cfg = |p: PathBuf| WalConfig {
+        dir: p,
+        ..base.clone()
+    };
+    let driver_dir = dir.join("receivedBlockMetadata");
+    let (driver, events) = WriteAheadLog::open(cfg(driver_dir.clone()))?;
+    let mut receivers = Vec::new();
+    let mut stored: HashMap<(StreamId, u64), (u64, StoredBlock)> = HashMap::new();
+    for s in 0..streams {
+        let rdir = dir.join("receivedData").join(s.to_string());
+        let (log, rec) = WriteAheadLog::open(cfg(rdir.clone()))?;
+        for r in &rec.records {
+            let b: StoredBlock = decode(r, &rdir)?;
+            stored.insert((b.stream, b.id), (r.handle.seq, b));
+        }
+        receivers.push(log);
+    }
+    let mut out = Replayed::default();
+    let mut blocks: HashMap<(StreamId, u64), Arc<Block>> = HashMap::new();
+    let mut completed = BTreeSet::new();
+    for r in &events.records {
+        match decode::<TrackerEvent>(r, &driver_dir)? {
+            TrackerEvent::BlockAdded(b) => {
+                let Some((seq, sb)) = stored.remove(&(b.stream, b.id)) else {
+                    return Err(RecoveryError::MissingBlock {
+                        log: driver_dir,
+                        stream: b.stream,
+                        id: b.id,
+                    });
+                };
+                debug_assert_eq!(seq, b.handle().seq);
+                let next = out.next_block.entry(b.stream).or_default();
+                *next = (*next).max(b.id + 1);
+                if let Some(p) = &sb.position {
+                    out.positions.insert(b.stream, p.clone());
+                }
+                let block = Arc::new(Block {
+                    stream: sb.stream,
+                    id: sb.id,
+                    data: sb.data,
+                    records: sb.records,
+                });
+                blocks.insert((b.stream, b.id), block.clone());
+                out.unallocated.entry(b.stream).or_default().push(block);
+            }
+            TrackerEvent::BatchAllocated { time, blocks: ids } => {
+                let mut batch: BTreeMap<StreamId, Vec<Arc<Block>>> = BTreeMap::new();
+                for (stream, id) in ids {
+                    if let Some(b) = blocks.remove(&(stream, id)) {
+                        batch.entry(stream).or_default().push(b);
+                    }
+                    if let Some(v) = out.unallocated.get_mut(&stream) {
+                        v.retain(|b| b.id != id);
+                    }
+                }
+                out.allocated.insert(BatchTime(time), batch);
+            }
+            TrackerEvent::BatchCompleted { time } => {
+                completed.insert(time);
+            }
+            TrackerEvent::BatchCleanup { before } => {
+                out.allocated = out.allocated.split_off(&BatchTime(before));
+            }
+        }
+    }
+    out.unallocated.retain(|_, v| !v.is_empty());
+    out.pending = out
+        .allocated
+        .keys()
+        .filter(|t| !completed.contains(&t.0))
+        .copied()
+        .collect();
+    Ok((Logs { driver, receivers }, out))
+}
+
+/// The pipeline's zero time and interval, kept so a restart keeps the same batch times
+/// (and the same window boundaries).
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+pub struct Metadata {
+    pub zero_ms: u64,
+    pub batch_ms: u64,
+}
+
+/// Reads `dir/metadata`, if it was written.
+pub fn read_metadata(dir: &Path) -> Result<Option<Metadata>, RecoveryError> {
+    let path = dir.join("metadata");
+    let bad = |reason: String| RecoveryError::Metadata {
+        path: path.clone(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => match bytes.split_first() {
+            Some((&FORMAT, rest)) => postcard::from_bytes(rest)
+                .map(Some)
+                .map_err(|e| bad(e.to_string())),
+            _ => Err(bad("unknown format version".into())),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// Writes `dir/metadata` atomically: a temporary file, fsync, rename, fsync of the directory.
+pub fn write_metadata(dir: &Path, m: &Metadata) -> Result<(), RecoveryError> {
+    let path = dir.join("metadata");
+    let bad = |e: std::io::Error| RecoveryError::Metadata {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(bad)?;
+    let tmp = dir.join(".metadata.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(bad)?;
+        std::io::Write::write_all(&mut f, &encode(m)).map_err(bad)?;
+        f.sync_all().map_err(bad)?;
+    }
+    std::fs::rename(&tmp, &path).map_err(bad)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(bad)
+}

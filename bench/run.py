@@ -3,7 +3,10 @@
 (JVM) peer, one system at a time, fed the same bytes by the same feeder (../shared/bench).
 
 usage: bench/run.py [--ladder 100000,200000,...] [--step 10] [--batch-ms 1000] [--spark]
-                    [--shared ../shared/bench] [--out bench/results/wordcount.json]
+                    [--wal] [--shared ../shared/bench] [--out bench/results/wordcount.json]
+
+--wal also runs Sluice with the write-ahead log on (`writeAheadLog = true`, logs under a
+temporary checkpoint directory on the same disk), after the run without it.
 
 The ladder is in lines per second; each line has 10 words. For each system one process
 runs while the feeder steps through the ladder; each batch is attributed to the rung that
@@ -39,11 +42,14 @@ def start_feeder(shared, port, ladder, step):
     return feeder
 
 
-def sluice_batches(args, port, seconds):
+def sluice_batches(args, port, seconds, wal=False):
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     flow = os.path.join(work, "bench_wordcount.flow")
+    settings = f"batch = {args.batch_ms}ms"
+    if wal:
+        settings += "\n  checkpoint = \"ckpt\"\n  writeAheadLog = true"
     with open(flow, "w") as f:
-        f.write(f"settings {{ batch = {args.batch_ms}ms }}\n"
+        f.write(f"settings {{\n  {settings}\n}}\n"
                 f"socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | print(1)\n")
     sluice = [os.path.join(REPO, "target", "release", "sluice")]
     log = os.path.join(work, "batches.jsonl")
@@ -145,6 +151,7 @@ def main():
     p.add_argument("--step", type=int, default=10)
     p.add_argument("--batch-ms", type=int, default=1000)
     p.add_argument("--spark", action="store_true", help="also run the Spark Streaming JVM peer (needs pyspark's jars, ~490 MB once)")
+    p.add_argument("--wal", action="store_true", help="also run Sluice with the write-ahead log on")
     p.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "bench"))
     p.add_argument("--out", default=os.path.join(HERE, "results", "wordcount.json"))
     args = p.parse_args()
@@ -152,7 +159,11 @@ def main():
     seconds = len(args.ladder) * args.step + 3
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "sluice"], cwd=REPO, check=True)
     results = {}
-    systems = [("sluice", sluice_batches)] + ([("spark", spark_batches)] if args.spark else [])
+    systems = [("sluice", sluice_batches)]
+    if args.wal:
+        systems.append(("sluice_wal", lambda a, port, secs: sluice_batches(a, port, secs, wal=True)))
+    if args.spark:
+        systems.append(("spark", spark_batches))
     for name, run in systems:  # one system at a time: never two on these 2 cores
         batches, t0, rss = run(args, free_port(), seconds)
         rows, sustained = judge(batches, t0, args.ladder, args.step, args.batch_ms)
@@ -165,6 +176,10 @@ def main():
         ratio = results["sluice"]["sustained_words_per_s"] / results["spark"]["sustained_words_per_s"]
         results["ratio_sluice_over_spark"] = round(ratio, 2)
         print(f"\nSluice / Spark sustained: {ratio:.2f}x")
+    if "sluice_wal" in results and results["sluice"]["sustained_words_per_s"]:
+        ratio = results["sluice_wal"]["sustained_words_per_s"] / results["sluice"]["sustained_words_per_s"]
+        results["ratio_wal_over_no_wal"] = round(ratio, 2)
+        print(f"\nSluice with WAL / without: {ratio:.2f}x")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(dict(batch_ms=args.batch_ms, ladder_lines_per_s=args.ladder, step_s=args.step, results=results), f, indent=2)

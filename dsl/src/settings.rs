@@ -66,6 +66,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "records per second receivers start at under backpressure",
     ),
     (
+        "remember",
+        "remember",
+        "keep each batch's input at least this long (Spark's `remember`)",
+    ),
+    (
         "checkpoint",
         "checkpoint_dir",
         "the directory for checkpoints and write-ahead logs",
@@ -79,7 +84,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
 
 fn kind(name: &str) -> Kind {
     match name {
-        "batch" | "blockInterval" | "receiverRestartDelay" => Kind::Duration,
+        "batch" | "blockInterval" | "receiverRestartDelay" | "remember" => Kind::Duration,
         "maxRate" | "backpressureInitialRate" => Kind::Rate,
         "backpressure" | "writeAheadLog" => Kind::Flag,
         "checkpoint" => Kind::Path,

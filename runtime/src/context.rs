@@ -70,6 +70,7 @@ impl StreamingContext {
             ));
         }
         let batch_ms = settings.batch_interval.as_millis() as u64;
+        let remember_ms = settings.remember.as_millis() as u64;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sluice-io")
@@ -80,7 +81,7 @@ impl StreamingContext {
             settings,
             clock,
             rt,
-            graph: Arc::new(Graph::new(batch_ms)),
+            graph: Arc::new(Graph::new(batch_ms, remember_ms)),
             inputs: Vec::new(),
             bus: Arc::new(ListenerBus::default()),
             blocks: Arc::new(ReceivedBlockTracker::default()),

@@ -77,16 +77,16 @@ pub(crate) struct Graph {
     pub outputs: Mutex<Vec<OutputOp>>,
     /// The batch interval, in milliseconds.
     pub batch_ms: u64,
-    /// The longest window, so its batches are kept that long.
+    /// How long batches are kept: the `remember` setting, or the longest window.
     pub remember_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Graph {
-    pub fn new(batch_ms: u64) -> Self {
+    pub fn new(batch_ms: u64, remember_ms: u64) -> Self {
         Graph {
             outputs: Mutex::default(),
             batch_ms,
-            remember_ms: Default::default(),
+            remember_ms: remember_ms.into(),
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Settings {
     pub backpressure_initial_rate: u64,
     /// The backpressure estimator's gains.
     pub pid: PidSettings,
+    /// Keep each batch's input at least this long after its batch (Spark's
+    /// `ssc.remember`); windows extend it to their length on their own.
+    pub remember: Duration,
     /// Where checkpoints and write-ahead logs live (Spark's `ssc.checkpoint(dir)`).
     pub checkpoint_dir: Option<std::path::PathBuf>,
     /// Log every received block before it counts as received, and the block tracker's
@@ -74,6 +77,7 @@ impl Default for Settings {
             backpressure: false,
             backpressure_initial_rate: 0,
             pid: PidSettings::default(),
+            remember: Duration::ZERO,
             checkpoint_dir: None,
             write_ahead_log: false,
         }

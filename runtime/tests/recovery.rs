@@ -63,11 +63,22 @@ fn context(
     lines: Vec<&'static str>,
     fail_at: Option<u64>,
 ) -> (StreamingContext, Seen) {
+    context_remembering(dir, clock, lines, fail_at, Duration::ZERO)
+}
+
+fn context_remembering(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+    lines: Vec<&'static str>,
+    fail_at: Option<u64>,
+    remember: Duration,
+) -> (StreamingContext, Seen) {
     let settings = Settings {
         batch_interval: Duration::from_secs(1),
         block_interval: Duration::from_millis(100),
         checkpoint_dir: Some(dir.to_path_buf()),
         write_ahead_log: true,
+        remember,
         ..Settings::default()
     };
     let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
@@ -204,4 +215,26 @@ fn a_failed_allocation_write_keeps_the_blocks_for_a_later_batch() {
     let (_, replayed) = recovery::open(dir.path(), 1, &cfg).unwrap();
     assert_eq!(replayed.pending, [BatchTime(2_000)]);
     assert_eq!(replayed.allocated[&BatchTime(2_000)][&0][0].data, "kept\n");
+}
+
+#[test]
+fn remember_keeps_batches_that_long_and_no_longer() {
+    for (remember, oldest) in [(Duration::ZERO, 20_000), (Duration::from_secs(3), 17_000)] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(10_000));
+        let (mut ssc, _) =
+            context_remembering(dir.path(), clock.clone(), vec!["a"], None, remember);
+        ssc.start().unwrap();
+        run_until(&ssc, &clock, 20_000);
+        ssc.stop(false).unwrap();
+        drop(ssc);
+        let (_, replayed) = recovery::open(dir.path(), 1, &wal_cfg(dir.path())).unwrap();
+        let kept: Vec<u64> = replayed.allocated.keys().map(|t| t.0).collect();
+        assert_eq!(
+            kept.first(),
+            Some(&oldest),
+            "remember {remember:?}: {kept:?}"
+        );
+        assert!(replayed.pending.is_empty(), "{:?}", replayed.pending);
+    }
 }

@@ -118,7 +118,7 @@ fn arguments() {
         "socket(\"h\") | print",
         &[("flow::arg::missing", "socket(\"h\")")],
     );
-    check("socket(\"h\", 1, 2) | print", &[("flow::arg::extra", "2")]);
+    check("socket(\"h\", 1, \";\", 2) | print", &[("flow::arg::extra", "2")]);
     check(
         "socket(\"h\", prot: 1) | print",
         &[
@@ -136,6 +136,10 @@ fn arguments() {
         &[("flow::arg::not_constant", "x")],
     );
     check(&format!("{SRC} | print(-1)"), &[("flow::arg::range", "-1")]);
+    check(
+        "socket(\"h\", 1, delimiter: \"ab\") | print",
+        &[("flow::arg::range", "\"ab\"")],
+    );
 }
 
 #[test]

@@ -104,6 +104,12 @@ impl StreamingContext {
         self.receiver_stream(SocketReceiver::new(host, port))
     }
 
+    /// Records ending in `delimiter` from a TCP server (a byte other than `\n`: Spark's
+    /// `socketStream` with a delimiter-splitting converter).
+    pub fn socket_stream(&mut self, host: &str, port: u16, delimiter: u8) -> DStream<String> {
+        self.receiver_stream(SocketReceiver::with_delimiter(host, port, delimiter))
+    }
+
     /// The records a custom [`Receiver`] stores (Spark's `receiverStream`).
     pub fn receiver_stream(&mut self, receiver: impl Receiver) -> DStream<String> {
         let stream = self.inputs.len();

@@ -280,3 +280,27 @@ fn on_a_manual_clock_batches_are_exactly_the_clock_ticks() {
     assert_eq!(completed, [(11_000, 1), (12_000, 1)]);
     drop(ssc);
 }
+
+#[test]
+fn a_socket_with_another_delimiter_splits_records_there() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let mut ssc = StreamingContext::new(settings()).unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    let out = Collect::default();
+    ssc.socket_stream("127.0.0.1", port, b';')
+        .map(|r| (r, 1i64))
+        .reduce_by_key(|a, b| a + b)
+        .foreach_partition(out.clone());
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all("a b;c;a b;two\nlines;".repeat(100).as_bytes())
+        .unwrap();
+    drop(conn);
+    let want: BTreeMap<String, i64> = [("a b".to_string(), 200), ("c".to_string(), 100)].into();
+    eventually(|| *out.0.lock().unwrap() == want);
+    ssc.stop(true).unwrap();
+    assert_eq!(*out.0.lock().unwrap(), want);
+    assert_eq!(events.skipped(SkipReason::LineBreak), 100);
+}

@@ -135,12 +135,8 @@ pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<T
     ok.then_some(out)
 }
 
-/// The literal integer written for parameter `name`, when it is one (for range checks).
-pub fn literal_int(
-    stage: &Stage,
-    position: usize,
-    name: &str,
-) -> Option<(i64, sluice_grammar::Span)> {
+/// The expression written for parameter `name` (by name, or at `position`), if any.
+pub fn written<'a>(stage: &'a Stage, position: usize, name: &str) -> Option<&'a Expr> {
     let args = match &stage.arg {
         Some(StageArg::Args(a)) => a
             .args
@@ -150,18 +146,26 @@ pub fn literal_int(
         Some(StageArg::Expr(e)) => vec![(None, e)],
         _ => return None,
     };
-    args.iter()
+    args.into_iter()
         .enumerate()
         .find(|(i, (n, _))| n.map(|n| n.name == name).unwrap_or(*i == position))
-        .and_then(|(_, (_, e))| {
-            use sluice_grammar::ast::{ExprKind, UnOp};
-            match &e.kind {
-                ExprKind::Int(v) => Some((*v, e.span)),
-                ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
-                    ExprKind::Int(v) => Some((v.wrapping_neg(), e.span)),
-                    _ => None,
-                },
-                _ => None,
-            }
-        })
+        .map(|(_, (_, e))| e)
+}
+
+/// The literal integer written for parameter `name`, when it is one (for range checks).
+pub fn literal_int(
+    stage: &Stage,
+    position: usize,
+    name: &str,
+) -> Option<(i64, sluice_grammar::Span)> {
+    use sluice_grammar::ast::{ExprKind, UnOp};
+    let e = written(stage, position, name)?;
+    match &e.kind {
+        ExprKind::Int(v) => Some((*v, e.span)),
+        ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
+            ExprKind::Int(v) => Some((v.wrapping_neg(), e.span)),
+            _ => None,
+        },
+        _ => None,
+    }
 }

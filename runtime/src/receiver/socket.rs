@@ -13,13 +13,21 @@ use tokio::io::AsyncReadExt;
 pub struct SocketReceiver {
     host: String,
     port: u16,
+    delimiter: u8,
 }
 
 impl SocketReceiver {
+    /// Lines ending in `\n`.
     pub fn new(host: &str, port: u16) -> Self {
+        Self::with_delimiter(host, port, b'\n')
+    }
+
+    /// Records ending in `delimiter`.
+    pub fn with_delimiter(host: &str, port: u16, delimiter: u8) -> Self {
         SocketReceiver {
             host: host.to_string(),
             port,
+            delimiter,
         }
     }
 }
@@ -31,6 +39,7 @@ impl Receiver for SocketReceiver {
 
     fn on_start(&mut self, cx: &ReceiverContext) {
         let addr = format!("{}:{}", self.host, self.port);
+        let delimiter = self.delimiter;
         let cx2 = cx.clone();
         cx.spawn(async move {
             let connected = tokio::select! {
@@ -38,7 +47,7 @@ impl Receiver for SocketReceiver {
                 _ = cx2.stopped() => return,
             };
             let problem = match connected {
-                Ok(stream) => match read_lines(&cx2, stream).await {
+                Ok(stream) => match read_records(&cx2, stream, delimiter).await {
                     Ok(true) => return,
                     Ok(false) => format!("{addr} closed the connection; reconnecting"),
                     Err(e) => format!("reading from {addr} failed: {e}; reconnecting"),
@@ -51,11 +60,12 @@ impl Receiver for SocketReceiver {
 }
 
 /// Reads until the peer closes (`Ok(false)`) or the receiver is stopped (`Ok(true)`).
-async fn read_lines(
+async fn read_records(
     cx: &ReceiverContext,
     mut stream: tokio::net::TcpStream,
+    delimiter: u8,
 ) -> std::io::Result<bool> {
-    let mut framer = LineFramer::new(cx.max_record_bytes());
+    let mut framer = LineFramer::with_delimiter(cx.max_record_bytes(), delimiter);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = tokio::select! {
@@ -79,11 +89,13 @@ async fn read_lines(
     }
 }
 
-/// Splits a byte stream into validated text records. Complete records collect in the
-/// output, each followed by `\n`; records that are not UTF-8 or are longer than the limit
-/// are counted, not kept. Bytes may arrive cut anywhere.
+/// Splits a byte stream into validated text records at a delimiter byte (`\n` by
+/// default). Complete records collect in the output, each followed by `\n`; records that
+/// are not UTF-8, are longer than the limit or (with another delimiter) hold a `\n` are
+/// counted, not kept. Bytes may arrive cut anywhere.
 pub struct LineFramer {
     max: usize,
+    delimiter: u8,
     pending: Vec<u8>,
     /// Inside a record already known to be too long: drop bytes up to its end.
     skipping: bool,
@@ -91,25 +103,33 @@ pub struct LineFramer {
     records: usize,
     invalid_utf8: u64,
     too_long: u64,
+    line_breaks: u64,
 }
 
 impl LineFramer {
-    /// A framer keeping records of at most `max` bytes.
+    /// A framer of `\n`-terminated lines of at most `max` bytes.
     pub fn new(max: usize) -> Self {
+        Self::with_delimiter(max, b'\n')
+    }
+
+    /// A framer of records ending in `delimiter`, of at most `max` bytes.
+    pub fn with_delimiter(max: usize, delimiter: u8) -> Self {
         LineFramer {
             max,
+            delimiter,
             pending: Vec::new(),
             skipping: false,
             out: String::new(),
             records: 0,
             invalid_utf8: 0,
             too_long: 0,
+            line_breaks: 0,
         }
     }
 
     /// Takes the next bytes of the stream.
     pub fn push(&mut self, mut chunk: &[u8]) {
-        while let Some(nl) = memchr::memchr(b'\n', chunk) {
+        while let Some(nl) = memchr::memchr(self.delimiter, chunk) {
             let (line, rest) = (&chunk[..nl], &chunk[nl + 1..]);
             if self.skipping {
                 self.skipping = false;
@@ -149,7 +169,14 @@ impl LineFramer {
     }
 
     fn record(&mut self, line: &[u8]) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = if self.delimiter == b'\n' {
+            line.strip_suffix(b"\r").unwrap_or(line)
+        } else if memchr::memchr(b'\n', line).is_some() {
+            self.line_breaks += 1;
+            return;
+        } else {
+            line
+        };
         if line.len() > self.max {
             self.too_long += 1;
             return;
@@ -183,6 +210,7 @@ impl LineFramer {
                 std::mem::take(&mut self.invalid_utf8),
             ),
             (SkipReason::TooLong, std::mem::take(&mut self.too_long)),
+            (SkipReason::LineBreak, std::mem::take(&mut self.line_breaks)),
         ];
         skips.into_iter().filter(|&(_, n)| n > 0)
     }
@@ -224,6 +252,17 @@ mod tests {
         );
         assert_eq!(out, "ok\nafter\n");
         assert_eq!((n, bad, too_long), (2, 1, 2));
+    }
+
+    #[test]
+    fn another_delimiter_splits_records_and_records_holding_a_line_break_are_counted() {
+        let mut f = LineFramer::with_delimiter(100, b';');
+        for chunk in [&b"a b;c"[..], b"\r;x\ny;", b"last"] {
+            f.push(chunk);
+        }
+        f.finish();
+        assert_eq!(f.out, "a b\nc\r\nlast\n");
+        assert_eq!((f.records, f.line_breaks), (3, 1));
     }
 
     #[test]

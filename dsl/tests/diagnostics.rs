@@ -118,7 +118,10 @@ fn arguments() {
         "socket(\"h\") | print",
         &[("flow::arg::missing", "socket(\"h\")")],
     );
-    check("socket(\"h\", 1, \";\", 2) | print", &[("flow::arg::extra", "2")]);
+    check(
+        "socket(\"h\", 1, \";\", 2) | print",
+        &[("flow::arg::extra", "2")],
+    );
     check(
         "socket(\"h\", prot: 1) | print",
         &[

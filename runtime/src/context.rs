@@ -1,7 +1,8 @@
 //! `StreamingContext`: owns the graph, the settings and the running parts; `start`,
 //! `await_termination`, graceful `stop`.
 
-use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput, TextFileInput};
+use crate::checkpoint;
+use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput, Stateful, TextFileInput};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -207,26 +208,20 @@ impl StreamingContext {
         Ok(())
     }
 
-    /// With the write-ahead log on, opens the logs in the checkpoint directory and replays
-    /// them into a logging tracker. Returns what was replayed, the zero time (kept from the
-    /// first run, so batch times and windows line up across restarts) and the first new
-    /// batch time (after every batch already allocated).
+    /// With a checkpoint directory: keeps the zero time of the first run (so batch times
+    /// and windows line up across restarts), replays the write-ahead logs when they are on,
+    /// and restores stateful operators from the newest checkpoint. Returns what was
+    /// replayed (with the batches to run again), the zero time and the first new batch time.
     fn recover(&mut self, interval_ms: u64) -> Result<(Replayed, u64, u64)> {
         let mut first = JobGenerator::first_batch_time(&*self.clock, interval_ms);
-        let dir = match (&self.settings.checkpoint_dir, self.settings.write_ahead_log) {
-            (Some(dir), true) => dir.clone(),
-            (None, true) => {
+        let Some(dir) = self.settings.checkpoint_dir.clone() else {
+            if self.settings.write_ahead_log {
                 return Err(Error::Settings(
                     "the write-ahead log needs a checkpoint directory (`checkpoint`)".into(),
-                ))
+                ));
             }
-            _ => return Ok((Replayed::default(), first - interval_ms, first)),
+            return Ok((Replayed::default(), first - interval_ms, first));
         };
-        let cfg = WalConfig {
-            fsync: FsyncPolicy::Batch,
-            ..WalConfig::new(&dir)
-        };
-        let (logs, replayed) = recovery::open(&dir, self.inputs.len(), &cfg)?;
         let zero_ms = match recovery::read_metadata(&dir)? {
             Some(m) if m.batch_ms != interval_ms => {
                 return Err(Error::Settings(format!(
@@ -249,15 +244,96 @@ impl StreamingContext {
                 zero_ms
             }
         };
+        let mut replayed = Replayed::default();
+        if self.settings.write_ahead_log {
+            let cfg = WalConfig {
+                fsync: FsyncPolicy::Batch,
+                ..WalConfig::new(&dir)
+            };
+            let (logs, r) = recovery::open(&dir, self.inputs.len(), &cfg)?;
+            self.blocks = Arc::new(ReceivedBlockTracker::with_logs(logs, &r, interval_ms));
+            replayed = r;
+        }
+        if let Some(restored) = self.restore_state(&dir)? {
+            // The state is as of `restored`: every later batch runs again on it, completed
+            // or not (their outputs are idempotent in the sinks that need it).
+            replayed.pending = replayed
+                .allocated
+                .keys()
+                .filter(|t| t.0 > restored)
+                .copied()
+                .collect();
+            first = first.max(restored + interval_ms);
+        } else if !self.stateful().is_empty() {
+            // State from the very start: run every logged batch again.
+            replayed.pending = replayed.allocated.keys().copied().collect();
+        }
+        replayed.check_pending(&dir)?;
         if let Some(last) = replayed.last_allocated() {
             first = first.max(last.0 + interval_ms);
         }
-        self.blocks = Arc::new(ReceivedBlockTracker::with_logs(
-            logs,
-            &replayed,
-            interval_ms,
-        ));
         Ok((replayed, zero_ms, first))
+    }
+
+    fn stateful(&self) -> Vec<(String, Arc<dyn Stateful>)> {
+        self.graph
+            .stateful
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Restores every stateful operator from the newest checkpoint in `dir`; returns the
+    /// checkpoint's batch time. Refuses a checkpoint whose operators or state types differ
+    /// from the pipeline's, naming what changed.
+    fn restore_state(&self, dir: &std::path::Path) -> Result<Option<u64>> {
+        let ops = self.stateful();
+        if ops.is_empty() {
+            return Ok(None);
+        }
+        let (found, skipped) = checkpoint::latest(dir)?;
+        for s in skipped {
+            self.bus.post(crate::listener::StreamingEvent::Warning(s));
+        }
+        let Some((path, cp)) = found else {
+            return Ok(None);
+        };
+        let refuse = |what: String| {
+            Err(Error::Checkpoint(format!(
+                "{} does not fit this pipeline: {what}; run the old pipeline, or start from an \
+                 empty checkpoint directory",
+                path.display()
+            )))
+        };
+        for saved in &cp.operators {
+            if !ops.iter().any(|(id, _)| *id == saved.id) {
+                return refuse(format!(
+                    "it keeps state for `{}`, which the pipeline no longer has",
+                    saved.id
+                ));
+            }
+        }
+        for (id, node) in &ops {
+            let Some(saved) = cp.operators.iter().find(|o| o.id == *id) else {
+                return refuse(format!("it has no state for `{id}`"));
+            };
+            if saved.state_type != node.state_type() {
+                return refuse(format!(
+                    "`{id}` kept {} and now keeps {}",
+                    saved.state_type,
+                    node.state_type()
+                ));
+            }
+            if !saved.bytes.is_empty() {
+                node.restore(
+                    BatchTime(saved.time),
+                    &saved.bytes,
+                    self.settings.shuffle_partitions,
+                )
+                .map_err(|e| Error::Checkpoint(format!("{}: `{id}`: {e}", path.display())))?;
+            }
+        }
+        Ok(Some(cp.time))
     }
 
     /// Waits until the context stops or fails, or `timeout` passes.

@@ -11,6 +11,8 @@ use crate::render::SparkString;
 use crate::settings::Settings;
 use crate::time::BatchTime;
 use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::io::Write;
@@ -79,6 +81,18 @@ pub(crate) struct Graph {
     pub batch_ms: u64,
     /// How long batches are kept: the `remember` setting, or the longest window.
     pub remember_ms: std::sync::atomic::AtomicU64,
+    /// The operators that keep state across batches, by stable id, in definition order.
+    pub stateful: Mutex<Vec<(String, Arc<dyn Stateful>)>>,
+}
+
+/// An operator whose state a checkpoint keeps.
+pub(crate) trait Stateful: Send + Sync {
+    /// The state's Rust type, so a restart can tell a changed pipeline.
+    fn state_type(&self) -> String;
+    /// The state after the last batch applied, encoded, with that batch's time.
+    fn snapshot(&self) -> Option<(BatchTime, Vec<u8>)>;
+    /// Replaces the state with a snapshot, spread over `partitions` partitions.
+    fn restore(&self, time: BatchTime, bytes: &[u8], partitions: usize) -> Result<(), String>;
 }
 
 impl Graph {
@@ -87,7 +101,16 @@ impl Graph {
             outputs: Mutex::default(),
             batch_ms,
             remember_ms: remember_ms.into(),
+            stateful: Mutex::default(),
         }
+    }
+
+    /// Registers a stateful operator; its id is its name and its rank among the stateful
+    /// operators, which stays the same as long as the pipeline's text does.
+    pub fn add_stateful(&self, op: &str, node: Arc<dyn Stateful>) {
+        let mut all = self.stateful.lock().unwrap_or_else(|e| e.into_inner());
+        let id = format!("{op}#{}", all.len());
+        all.push((id, node));
     }
 }
 
@@ -1057,6 +1080,52 @@ where
     }
 }
 
+/// Spreads `(key, value)` pairs over `n` maps by the shuffle hash.
+fn spread<K: Hash + Eq, T>(
+    pairs: Vec<(K, T)>,
+    n: usize,
+) -> Vec<HashMap<K, T, foldhash::fast::FixedState>> {
+    let hasher = shuffle_hasher();
+    let mut maps: Vec<_> = (0..n.max(1))
+        .map(|_| HashMap::with_hasher(shuffle_hasher()))
+        .collect();
+    let len = maps.len() as u64;
+    for (k, v) in pairs {
+        maps[(hasher.hash_one(&k) % len) as usize].insert(k, v);
+    }
+    maps
+}
+
+impl<K, V, S> Stateful for StateByKey<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: Send + 'static,
+    S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    fn state_type(&self) -> String {
+        format!(
+            "({}, {})",
+            std::any::type_name::<K>(),
+            std::any::type_name::<S>()
+        )
+    }
+
+    fn snapshot(&self) -> Option<(BatchTime, Vec<u8>)> {
+        let store = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (t, _) = store.last.as_ref()?;
+        let pairs: Vec<(&K, &S)> = store.maps.iter().flat_map(|m| m.iter()).collect();
+        Some((*t, postcard::to_allocvec(&pairs).ok()?))
+    }
+
+    fn restore(&self, _: BatchTime, bytes: &[u8], partitions: usize) -> Result<(), String> {
+        let pairs: Vec<(K, S)> = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        store.maps = spread(pairs, partitions);
+        store.last = None;
+        Ok(())
+    }
+}
+
 /// A key's state as `map_with_state`'s function sees it (Spark's `State`).
 #[derive(Debug)]
 pub struct State<S> {
@@ -1211,6 +1280,65 @@ where
         let out = Arc::new((mapped_all, snaps));
         store.last = Some((cx.time, out.clone()));
         out
+    }
+}
+
+impl<K, V, S, U> Stateful for MapWithStateNode<K, V, S, U>
+where
+    K: Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: Send + 'static,
+    S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    U: Send + Sync + 'static,
+{
+    fn state_type(&self) -> String {
+        format!(
+            "({}, {})",
+            std::any::type_name::<K>(),
+            std::any::type_name::<S>()
+        )
+    }
+
+    /// Each key with its state and the time of its last record (its timeout follows).
+    fn snapshot(&self) -> Option<(BatchTime, Vec<u8>)> {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let (t, _) = store.last.as_ref()?;
+        let keys: Vec<(&K, &S, u64)> = store
+            .parts
+            .iter()
+            .flat_map(|p| p.states.iter().map(|(k, s)| (k, &s.value, s.last_seen)))
+            .collect();
+        Some((*t, postcard::to_allocvec(&keys).ok()?))
+    }
+
+    fn restore(&self, _: BatchTime, bytes: &[u8], partitions: usize) -> Result<(), String> {
+        let keys: Vec<(K, S, u64)> = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let maps = spread(
+            keys.into_iter()
+                .map(|(k, value, last_seen)| (k, Keyed { value, last_seen }))
+                .collect(),
+            partitions,
+        );
+        let parts = maps
+            .into_iter()
+            .map(|states| {
+                let mut due: Vec<(u64, K)> = match self.timeout_ms {
+                    Some(t) => states
+                        .iter()
+                        .map(|(k, s)| (s.last_seen + t, k.clone()))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                due.sort_by_key(|(d, _)| *d);
+                KeyedPartition {
+                    states,
+                    deadlines: due.into(),
+                }
+            })
+            .collect();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.parts = parts;
+        store.last = None;
+        Ok(())
     }
 }
 
@@ -1422,18 +1550,20 @@ where
     /// key every batch); expire them with `mapWithState`'s timeouts instead.
     pub fn update_state_by_key<S, F>(&self, f: F) -> DStream<(K, S)>
     where
-        K: Clone + Sync,
-        S: Clone + Send + Sync + 'static,
+        K: Clone + Sync + Serialize + DeserializeOwned,
+        S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
-        self.derive(Arc::new(StateByKey {
+        let node = Arc::new(StateByKey {
             parent: self.group_by_key().node,
             f: Arc::new(f),
             state: Mutex::new(StateStore {
                 maps: Vec::new(),
                 last: None,
             }),
-        }))
+        });
+        self.graph.add_stateful("updateStateByKey", node.clone());
+        self.derive(node)
     }
 
     /// Spark's `mapWithState`: `f` is called once per record with its key, its value and
@@ -1447,8 +1577,8 @@ where
         f: F,
     ) -> MapWithState<K, S, U>
     where
-        K: Clone + Sync,
-        S: Clone + Send + Sync + 'static,
+        K: Clone + Sync + Serialize + DeserializeOwned,
+        S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
         U: Clone + Send + Sync + 'static,
         F: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
     {
@@ -1461,6 +1591,7 @@ where
                 last: None,
             }),
         });
+        self.graph.add_stateful("mapWithState", node.clone());
         MapWithState {
             mapped: self.derive(Arc::new(Projection {
                 node: node.clone(),

@@ -19,6 +19,10 @@ pub enum Error {
     State(&'static str),
     #[error("recovering from the checkpoint directory failed: {0}")]
     Recovery(#[from] crate::recovery::RecoveryError),
+    #[error("{0}")]
+    Checkpoint(String),
+    #[error(transparent)]
+    CheckpointIo(#[from] crate::checkpoint::CheckpointError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

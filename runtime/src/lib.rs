@@ -12,6 +12,7 @@
 pub mod app;
 pub mod block;
 pub mod builtins;
+pub mod checkpoint;
 pub mod context;
 pub mod dstream;
 pub mod error;

@@ -62,15 +62,6 @@ impl BlockRef {
             seq: h.seq,
         }
     }
-
-    fn handle(&self) -> RecordHandle {
-        RecordHandle {
-            seq: self.seq,
-            segment: self.segment,
-            offset: self.offset,
-            len: self.len,
-        }
-    }
 }
 
 /// The driver log's events (Spark's `ReceivedBlockTrackerLogEvent`s, and a completion).
@@ -137,6 +128,8 @@ pub enum RecoveryError {
     },
     #[error("{}: {reason}", path.display())]
     Metadata { path: PathBuf, reason: String },
+    #[error("{}: batch {time} must run again but some of its blocks were already cleaned", log.display())]
+    Incomplete { log: PathBuf, time: u64 },
 }
 
 /// The logs of a pipeline with the write-ahead log on.
@@ -155,11 +148,25 @@ pub struct Replayed {
     /// Per stream: the next block id, and the position of the last block stored.
     pub next_block: HashMap<StreamId, u64>,
     pub positions: HashMap<StreamId, String>,
+    /// Allocated batches some of whose blocks were cleaned from the receiver logs: they
+    /// completed long ago, and cannot run again.
+    pub incomplete: BTreeSet<BatchTime>,
 }
 
 impl Replayed {
     pub fn last_allocated(&self) -> Option<BatchTime> {
         self.allocated.keys().next_back().copied()
+    }
+
+    /// Fails if a batch to run again lost blocks to a cleanup.
+    pub fn check_pending(&self, log: &Path) -> Result<(), RecoveryError> {
+        match self.pending.iter().find(|t| self.incomplete.contains(t)) {
+            Some(t) => Err(RecoveryError::Incomplete {
+                log: log.to_path_buf(),
+                time: t.0,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -176,30 +183,29 @@ pub fn open(
     let driver_dir = dir.join("receivedBlockMetadata");
     let (driver, events) = WriteAheadLog::open(cfg(driver_dir.clone()))?;
     let mut receivers = Vec::new();
-    let mut stored: HashMap<(StreamId, u64), (u64, StoredBlock)> = HashMap::new();
+    let mut stored: HashMap<(StreamId, u64), StoredBlock> = HashMap::new();
     for s in 0..streams {
         let rdir = dir.join("receivedData").join(s.to_string());
         let (log, rec) = WriteAheadLog::open(cfg(rdir.clone()))?;
         for r in &rec.records {
             let b: StoredBlock = decode(r, &rdir)?;
-            stored.insert((b.stream, b.id), (r.handle.seq, b));
+            stored.insert((b.stream, b.id), b);
         }
         receivers.push(log);
     }
     let mut out = Replayed::default();
     let mut blocks: HashMap<(StreamId, u64), Arc<Block>> = HashMap::new();
     let mut completed = BTreeSet::new();
+    let mut missing: BTreeSet<(StreamId, u64)> = BTreeSet::new();
     for r in &events.records {
         match decode::<TrackerEvent>(r, &driver_dir)? {
             TrackerEvent::BlockAdded(b) => {
-                let Some((seq, sb)) = stored.remove(&(b.stream, b.id)) else {
-                    return Err(RecoveryError::MissingBlock {
-                        log: driver_dir,
-                        stream: b.stream,
-                        id: b.id,
-                    });
+                let Some(sb) = stored.remove(&(b.stream, b.id)) else {
+                    // Its receiver segment was cleaned: fine if its batch was cleaned too,
+                    // an error if anything still needs it (checked below and by the caller).
+                    missing.insert((b.stream, b.id));
+                    continue;
                 };
-                debug_assert_eq!(seq, b.handle().seq);
                 let next = out.next_block.entry(b.stream).or_default();
                 *next = (*next).max(b.id + 1);
                 if let Some(p) = &sb.position {
@@ -217,6 +223,9 @@ pub fn open(
             TrackerEvent::BatchAllocated { time, blocks: ids } => {
                 let mut batch: BTreeMap<StreamId, Vec<Arc<Block>>> = BTreeMap::new();
                 for (stream, id) in ids {
+                    if missing.remove(&(stream, id)) {
+                        out.incomplete.insert(BatchTime(time));
+                    }
                     if let Some(b) = blocks.remove(&(stream, id)) {
                         batch.entry(stream).or_default().push(b);
                     }
@@ -231,8 +240,16 @@ pub fn open(
             }
             TrackerEvent::BatchCleanup { before } => {
                 out.allocated = out.allocated.split_off(&BatchTime(before));
+                out.incomplete = out.incomplete.split_off(&BatchTime(before));
             }
         }
+    }
+    if let Some(&(stream, id)) = missing.iter().next() {
+        return Err(RecoveryError::MissingBlock {
+            log: driver_dir,
+            stream,
+            id,
+        });
     }
     out.unallocated.retain(|_, v| !v.is_empty());
     out.pending = out

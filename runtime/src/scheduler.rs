@@ -1,5 +1,6 @@
 //! Spark's `JobGenerator` (the batch clock) and `JobScheduler` (runs job sets in order).
 
+use crate::checkpoint::{self, Checkpoint, OperatorState};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::Executor;
 use crate::listener::{BatchInfo, ListenerBus, StreamingEvent};
@@ -139,11 +140,24 @@ impl JobScheduler {
         info.processing_end = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchCompleted(info.clone()));
         if info.failure.is_none() {
+            // Without a checkpoint of this batch's state, the logged batches since the last
+            // one must stay: a restart runs them again on the older state.
+            let checkpointed = self.write_checkpoint(t);
+            if let Err(e) = &checkpointed {
+                self.bus.post(StreamingEvent::Warning(format!(
+                    "batch {t}: writing the checkpoint failed: {e}"
+                )));
+            }
             // Failing to log these only means a restart runs the batch again.
-            let logged = self.blocks.batch_completed(t).and_then(|()| {
-                self.blocks
-                    .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms)))
-            });
+            let logged = self
+                .blocks
+                .batch_completed(t)
+                .and_then(|()| match checkpointed {
+                    Ok(()) => self
+                        .blocks
+                        .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms))),
+                    Err(_) => Ok(()),
+                });
             if let Err(e) = logged {
                 self.bus.post(StreamingEvent::Warning(format!(
                     "batch {t}: the write-ahead log failed after the batch completed: {e}"
@@ -151,6 +165,47 @@ impl JobScheduler {
             }
             self.completed.send_replace(Some(t));
         }
+    }
+}
+
+impl JobScheduler {
+    /// Checkpoints every stateful operator's state after batch `t`, when there are any and
+    /// a checkpoint directory is set.
+    fn write_checkpoint(&self, t: BatchTime) -> Result<(), String> {
+        let Some(dir) = &self.settings.checkpoint_dir else {
+            return Ok(());
+        };
+        let ops = self
+            .graph
+            .stateful
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let operators = ops
+            .iter()
+            .map(|(id, node)| {
+                let (time, bytes) = node
+                    .snapshot()
+                    .map_or((0, Vec::new()), |(time, bytes)| (time.0, bytes));
+                OperatorState {
+                    id: id.clone(),
+                    state_type: node.state_type(),
+                    time,
+                    bytes,
+                }
+            })
+            .collect();
+        let cp = Checkpoint {
+            time: t.0,
+            batch_ms: self.settings.batch_interval.as_millis() as u64,
+            operators,
+        };
+        checkpoint::write(dir, &cp)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -238,3 +238,79 @@ fn remember_keeps_batches_that_long_and_no_longer() {
         assert!(replayed.pending.is_empty(), "{:?}", replayed.pending);
     }
 }
+
+/// Word counts kept by `updateStateByKey` (or, with `as_text`, the same counts kept as
+/// strings), recording each batch's state.
+fn counting_context(
+    dir: &Path,
+    clock: Arc<ManualClock>,
+    lines: Vec<&'static str>,
+    as_text: bool,
+) -> (StreamingContext, Arc<Mutex<Vec<(u64, Vec<String>)>>>) {
+    let settings = Settings {
+        batch_interval: Duration::from_secs(1),
+        checkpoint_dir: Some(dir.to_path_buf()),
+        write_ahead_log: true,
+        ..Settings::default()
+    };
+    let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = seen.clone();
+    let pairs = ssc
+        .receiver_stream(Once(lines, Arc::default()))
+        .flat_map(sluice_runtime::builtins::split)
+        .map(|w| (w, 1i64));
+    let render = move |mut state: Vec<String>, t: BatchTime| {
+        state.sort();
+        out.lock().unwrap().push((t.0, state));
+    };
+    if as_text {
+        pairs
+            .update_state_by_key(|vs: Vec<i64>, s: Option<String>| {
+                let n: i64 = s.map_or(0, |s| s.parse().unwrap()) + vs.iter().sum::<i64>();
+                Some(n.to_string())
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .foreach_rdd(render);
+    } else {
+        pairs
+            .update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
+                Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .foreach_rdd(render);
+    }
+    (ssc, seen)
+}
+
+#[test]
+fn state_is_checkpointed_and_a_restart_goes_on_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(10_000));
+    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec!["a b a", "c"], false);
+    ssc.start().unwrap();
+    run_until(&ssc, &clock, 12_000);
+    ssc.stop(false).unwrap();
+    drop(ssc);
+    let (found, _) = sluice_runtime::checkpoint::latest(dir.path()).unwrap();
+    assert_eq!(found.unwrap().1.time, 12_000);
+
+    let (mut ssc, seen) = counting_context(dir.path(), clock.clone(), vec!["a d"], false);
+    ssc.start().unwrap();
+    run_until(&ssc, &clock, 14_000);
+    ssc.stop(false).unwrap();
+    let runs = seen.lock().unwrap().clone();
+    let last = &runs.last().unwrap().1;
+    assert_eq!(last, &["a=3", "b=1", "c=1", "d=1"], "{runs:?}");
+    drop(ssc);
+
+    // The same operator keeping another type: refused, naming what changed.
+    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec![], true);
+    let err = ssc
+        .start()
+        .err()
+        .expect("a changed state type is refused")
+        .to_string();
+    assert!(err.contains("updateStateByKey#0"), "{err}");
+    assert!(err.contains("i64") && err.contains("String"), "{err}");
+}

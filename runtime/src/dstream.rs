@@ -1080,6 +1080,15 @@ where
     }
 }
 
+/// `(K, S)` as Rust names it: a keyed state's type, for checkpoint fingerprints.
+fn pair_type<K, S>() -> String {
+    format!(
+        "({}, {})",
+        std::any::type_name::<K>(),
+        std::any::type_name::<S>()
+    )
+}
+
 /// Spreads `(key, value)` pairs over `n` maps by the shuffle hash.
 fn spread<K: Hash + Eq, T>(
     pairs: Vec<(K, T)>,
@@ -1103,11 +1112,7 @@ where
     S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
     fn state_type(&self) -> String {
-        format!(
-            "({}, {})",
-            std::any::type_name::<K>(),
-            std::any::type_name::<S>()
-        )
+        pair_type::<K, S>()
     }
 
     fn snapshot(&self) -> Option<(BatchTime, Vec<u8>)> {
@@ -1291,11 +1296,7 @@ where
     U: Send + Sync + 'static,
 {
     fn state_type(&self) -> String {
-        format!(
-            "({}, {})",
-            std::any::type_name::<K>(),
-            std::any::type_name::<S>()
-        )
+        pair_type::<K, S>()
     }
 
     /// Each key with its state and the time of its last record (its timeout follows).

@@ -246,7 +246,7 @@ fn counting_context(
     clock: Arc<ManualClock>,
     lines: Vec<&'static str>,
     as_text: bool,
-) -> (StreamingContext, Arc<Mutex<Vec<(u64, Vec<String>)>>>) {
+) -> (StreamingContext, Seen) {
     let settings = Settings {
         batch_interval: Duration::from_secs(1),
         checkpoint_dir: Some(dir.to_path_buf()),
@@ -254,7 +254,7 @@ fn counting_context(
         ..Settings::default()
     };
     let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Seen::default();
     let out = seen.clone();
     let pairs = ssc
         .receiver_stream(Once(lines, Arc::default()))
@@ -308,8 +308,7 @@ fn state_is_checkpointed_and_a_restart_goes_on_from_it() {
     let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec![], true);
     let err = ssc
         .start()
-        .err()
-        .expect("a changed state type is refused")
+        .expect_err("a changed state type is refused")
         .to_string();
     assert!(err.contains("updateStateByKey#0"), "{err}");
     assert!(err.contains("i64") && err.contains("String"), "{err}");

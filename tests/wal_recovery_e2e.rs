@@ -1,23 +1,105 @@
 //! Zero data loss and no double counting across `kill -9`, as a user deploys it: a pipeline
-//! built with `sluice build`, reading a Redis stream with the write-ahead log on, adding
-//! word counts into PostgreSQL. The program is killed with SIGKILL three times while a
-//! feeder keeps adding entries, restarted each time, and finally stopped when the counts
-//! add up; the table must then equal the counts of everything fed, exactly.
+//! built with `sluice build`, reading a Redis stream with the write-ahead log on. The
+//! program is killed with SIGKILL three times while a feeder keeps adding entries,
+//! restarted each time, and finally stopped when its output adds up; the output must then
+//! equal the counts of everything fed, exactly — added up in PostgreSQL per batch, or kept
+//! as `updateStateByKey` state (restored from checkpoints) and written out every batch.
 
 mod common;
 
 use common::*;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-fn start(binary: &std::path::Path, dir: &std::path::Path, env: &[(&str, &str)]) -> Child {
+fn start(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(binary);
-    cmd.current_dir(dir).args(["--batch-log", "batches.jsonl"]);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
+    cmd.current_dir(dir)
+        .args(["--batch-log", "batches.jsonl"])
+        .stderr(log);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.spawn().expect("start the pipeline")
+}
+
+/// Feeds the corpus into the Redis stream `key` over about six seconds while the program
+/// of `flow` is started and SIGKILLed three times; then starts it once more and stops it
+/// gracefully once `done` holds (or a minute passes). `body` is the flow after its
+/// settings, reading `redis(env("REDIS_URL", …), KEY, …)`.
+fn crash_loop(
+    dir: &Path,
+    redis_url: &str,
+    key: &str,
+    body: &str,
+    env: &[(&str, &str)],
+    done: impl Fn() -> bool,
+) {
+    let mut redis = redis::Client::open(redis_url)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("DEL").arg(key).query(&mut redis).unwrap();
+    let flow = write_flow(
+        dir,
+        "crashloop.flow",
+        &format!(
+            "settings {{\n  batch = 200ms\n  checkpoint = \"ckpt\"\n  writeAheadLog = true\n}}\n{body}"
+        ),
+    );
+    let binary = build_flow(&flow);
+    let mut env: Vec<(&str, &str)> = env.to_vec();
+    env.push(("REDIS_URL", redis_url));
+    let feeder = {
+        let lines: Vec<String> = corpus().lines().map(str::to_string).collect();
+        let (url, key) = (redis_url.to_string(), key.to_string());
+        std::thread::spawn(move || {
+            let mut con = redis::Client::open(url.as_str())
+                .unwrap()
+                .get_connection()
+                .unwrap();
+            for chunk in lines.chunks(25) {
+                let mut pipe = redis::pipe();
+                for l in chunk {
+                    pipe.cmd("XADD").arg(&key).arg("*").arg("data").arg(l);
+                }
+                let _: () = pipe.query(&mut con).unwrap();
+                std::thread::sleep(Duration::from_millis(110));
+            }
+        })
+    };
+    for (round, after_ms) in [700u64, 1_100, 450].into_iter().enumerate() {
+        let mut child = start(&binary, dir, &env);
+        std::thread::sleep(Duration::from_millis(after_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        eprintln!("killed run {round} after {after_ms} ms");
+    }
+    feeder.join().unwrap();
+    let mut child = start(&binary, dir, &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A few more batches: anything counted twice would show now.
+    std::thread::sleep(Duration::from_millis(600));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "graceful stop: {status}; the program's stderr over all runs:\n{}",
+        std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+    );
+    let _: () = redis::cmd("DEL").arg(key).query(&mut redis).unwrap();
 }
 
 #[test]
@@ -39,75 +121,86 @@ fn kill_9_loses_nothing_and_counts_nothing_twice() {
             .unwrap();
         client
     });
-    let mut redis = redis::Client::open(redis_url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let _: () = redis::cmd("DEL").arg(&key).query(&mut redis).unwrap();
-
-    let dir = tempfile::tempdir().unwrap();
-    let flow = write_flow(
-        dir.path(),
-        "walcount.flow",
-        &format!(
-            "settings {{\n  batch = 200ms\n  checkpoint = \"ckpt\"\n  writeAheadLog = true\n}}\n\
-             sink jdbc = postgres(url: env(\"PG_URL\", \"postgresql://localhost/sluice\"), table: \"{table}(item, count)\")\n\
-             redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"wal\")\n  \
-             | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc\n"
-        ),
-    );
-    let binary = build_flow(&flow);
-    let env = [("PG_URL", pg.as_str()), ("REDIS_URL", redis_url.as_str())];
-
-    // Entries arrive steadily for about six seconds, through every kill and restart.
-    let text = corpus();
-    let feeder = {
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        let (url, key) = (redis_url.clone(), key.clone());
-        std::thread::spawn(move || {
-            let mut con = redis::Client::open(url.as_str())
-                .unwrap()
-                .get_connection()
-                .unwrap();
-            for chunk in lines.chunks(25) {
-                let mut pipe = redis::pipe();
-                for l in chunk {
-                    pipe.cmd("XADD").arg(&key).arg("*").arg("data").arg(l);
-                }
-                let _: () = pipe.query(&mut con).unwrap();
-                std::thread::sleep(Duration::from_millis(110));
-            }
-        })
-    };
-    for (round, after_ms) in [700u64, 1_100, 450].into_iter().enumerate() {
-        let mut child = start(&binary, dir.path(), &env);
-        std::thread::sleep(Duration::from_millis(after_ms));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        eprintln!("killed run {round} after {after_ms} ms");
-    }
-    feeder.join().unwrap();
-
-    let want = word_counts(&text);
-    let total: i64 = want.values().sum();
-    let mut child = start(&binary, dir.path(), &env);
     let counts = || -> BTreeMap<String, i64> {
         rt.block_on(client.query(&format!("SELECT item, count FROM {table}"), &[]))
             .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
             .unwrap_or_default()
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while counts().values().sum::<i64>() < total && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // One more batch interval: anything counted twice would show now.
-    std::thread::sleep(Duration::from_millis(600));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful stop: {status}");
+    let want = word_counts(&corpus());
+    let total: i64 = want.values().sum();
+    let dir = tempfile::tempdir().unwrap();
+    crash_loop(
+        dir.path(),
+        &redis_url,
+        &key,
+        &format!(
+            "sink jdbc = postgres(url: env(\"PG_URL\", \"postgresql://localhost/sluice\"), table: \"{table}(item, count)\")\n\
+             redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"wal\")\n  \
+             | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc\n"
+        ),
+        &[("PG_URL", pg.as_str())],
+        || counts().values().sum::<i64>() >= total,
+    );
     assert_counts(&counts(), &want);
-    let _: () = redis::cmd("DEL").arg(&key).query(&mut redis).unwrap();
+}
+
+/// The state of the newest batch directory `out/state-<ms>`.
+fn newest_state(dir: &Path) -> BTreeMap<String, i64> {
+    let out = dir.join("out");
+    let newest = std::fs::read_dir(&out)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("state-")?.parse::<u64>().ok()
+        })
+        .max();
+    let Some(ms) = newest else {
+        return BTreeMap::new();
+    };
+    // Read only a whole directory; one being replaced reads as empty until it is back.
+    let batch = out.join(format!("state-{ms}"));
+    if !batch.join("_SUCCESS").exists() {
+        return BTreeMap::new();
+    }
+    let mut state = BTreeMap::new();
+    for part in std::fs::read_dir(&batch).into_iter().flatten().flatten() {
+        if !part.file_name().to_string_lossy().starts_with("part-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(part.path())
+            .unwrap_or_default()
+            .lines()
+        {
+            let pair = line.strip_prefix('(').and_then(|l| l.strip_suffix(')'));
+            if let Some((w, n)) = pair.and_then(|p| p.rsplit_once(',')) {
+                state.insert(w.to_string(), n.parse().unwrap_or(-1));
+            }
+        }
+    }
+    state
+}
+
+#[test]
+fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
+    let Some(redis_url) = service("SLUICE_TEST_REDIS_URL") else {
+        return;
+    };
+    let key = format!("state-{}", std::process::id());
+    let want = word_counts(&corpus());
+    let dir = tempfile::tempdir().unwrap();
+    crash_loop(
+        dir.path(),
+        &redis_url,
+        &key,
+        &format!(
+            "redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"state\")\n  \
+             | flatMap split | map (w, 1)\n  \
+             | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) }} }}\n  \
+             | saveAsTextFiles(\"out/state\")\n"
+        ),
+        &[],
+        || newest_state(dir.path()) == want,
+    );
+    assert_counts(&newest_state(dir.path()), &want);
 }

@@ -136,20 +136,28 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     };
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = workspace.join("runtime");
+    let main_rs = program.main_rs;
+    let profile = if dev { "dev" } else { "release" };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        env!("CARGO_PKG_VERSION"),
+        &main_rs,
+        &program.runtime_features,
+        profile,
+    )
+        .hash(&mut h);
+    hash_sources(&runtime, &mut h);
+    let key = format!("{name}-{:016x}", h.finish());
+    // The package is named by the hash too: pipelines share one target directory, and two
+    // files with the same name must not build over each other's binary there.
+    let package = key.replace('-', "_");
     let manifest = format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+        "[package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [dependencies]\nsluice-runtime = {{ path = {:?}, features = {:?} }}\n\n[workspace]\n",
         runtime.display().to_string(),
         program.runtime_features,
     );
-    let main_rs = program.main_rs;
-    let profile = if dev { "dev" } else { "release" };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (env!("CARGO_PKG_VERSION"), &main_rs, &manifest, profile).hash(&mut h);
-    hash_sources(&runtime, &mut h);
-    let dir = cache_root()
-        .join("pipelines")
-        .join(format!("{name}-{:016x}", h.finish()));
+    let dir = cache_root().join("pipelines").join(&key);
     let binary = dir.join("bin").join(&name);
     if binary.exists() {
         return Ok(Some(binary));
@@ -188,7 +196,7 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     }
     let built = target
         .join(if dev { "debug" } else { "release" })
-        .join(&name);
+        .join(&package);
     std::fs::create_dir_all(dir.join("bin")).map_err(|e| e.to_string())?;
     let tmp = dir
         .join("bin")

@@ -29,15 +29,21 @@ fn start(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> Child {
     cmd.spawn().expect("start the pipeline")
 }
 
-/// Feeds the corpus into the Redis stream `key` over about six seconds while the program
-/// of `flow` is started and SIGKILLed three times; then starts it once more and stops it
-/// gracefully once `done` holds (or a minute passes). `body` is the flow after its
-/// settings, reading `redis(env("REDIS_URL", …), KEY, …)`.
+/// Feeds the corpus into the Redis stream `key` over about six seconds while a pipeline
+/// is started and SIGKILLed three times; then starts it once more and stops it gracefully
+/// once `done` holds (or a minute passes). The pipeline reads `key` as group `group` and
+/// goes on with `rest`, after `prelude` (sink declarations).
+struct Pipeline<'a> {
+    prelude: &'a str,
+    group: &'a str,
+    rest: &'a str,
+}
+
 fn crash_loop(
     dir: &Path,
     redis_url: &str,
     key: &str,
-    body: &str,
+    p: Pipeline<'_>,
     env: &[(&str, &str)],
     done: impl Fn() -> bool,
 ) {
@@ -50,7 +56,9 @@ fn crash_loop(
         dir,
         "crashloop.flow",
         &format!(
-            "settings {{\n  batch = 200ms\n  checkpoint = \"ckpt\"\n  writeAheadLog = true\n}}\n{body}"
+            "settings {{\n  batch = 200ms\n  checkpoint = \"ckpt\"\n  writeAheadLog = true\n}}\n{}\
+             redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"{}\")\n  | {}\n",
+            p.prelude, p.group, p.rest
         ),
     );
     let binary = build_flow(&flow);
@@ -133,11 +141,13 @@ fn kill_9_loses_nothing_and_counts_nothing_twice() {
         dir.path(),
         &redis_url,
         &key,
-        &format!(
-            "sink jdbc = postgres(url: env(\"PG_URL\", \"postgresql://localhost/sluice\"), table: \"{table}(item, count)\")\n\
-             redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"wal\")\n  \
-             | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc\n"
-        ),
+        Pipeline {
+            prelude: &format!(
+                "sink jdbc = postgres(url: env(\"PG_URL\", \"postgresql://localhost/sluice\"), table: \"{table}(item, count)\")\n"
+            ),
+            group: "wal",
+            rest: "flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc",
+        },
         &[("PG_URL", pg.as_str())],
         || counts().values().sum::<i64>() >= total,
     );
@@ -193,12 +203,13 @@ fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
         dir.path(),
         &redis_url,
         &key,
-        &format!(
-            "redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"state\")\n  \
-             | flatMap split | map (w, 1)\n  \
-             | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) }} }}\n  \
-             | saveAsTextFiles(\"out/state\")\n"
-        ),
+        Pipeline {
+            prelude: "",
+            group: "state",
+            rest: "flatMap split | map (w, 1)\n  \
+                   | updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } }\n  \
+                   | saveAsTextFiles(\"out/state\")",
+        },
         &[],
         || newest_state(dir.path()) == want,
     );

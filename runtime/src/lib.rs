@@ -2,11 +2,16 @@
 //!
 //! Duty: Spark Streaming's execution model — a [`StreamingContext`] owning a typed graph of
 //! [`DStream`]s, a batch clock (`JobGenerator`) on an injectable [`Clock`], a `JobScheduler`
-//! running each batch's output operations in time order, receivers supervised by a
-//! `ReceiverTracker` whose blocks a `ReceivedBlockTracker` allocates to batches, and sinks.
+//! running each batch's output operations in time order, receivers (the [`receiver`]
+//! trait, socket, and optional Redis Streams and NATS JetStream clients) supervised by a
+//! `ReceiverTracker` whose blocks a `ReceivedBlockTracker` allocates to batches, rate
+//! control, sinks, and fault tolerance: write-ahead logs ([`wal`], [`recovery`]) and
+//! checkpoints of operator state ([`checkpoint`]).
 //! Invariants: batches run in time order and a batch's output operations in definition
-//! order; every received block lands in exactly one batch; bad input is counted and
-//! reported, never a panic. May depend on tokio, rayon, database clients and the like —
+//! order; every received block lands in exactly one batch; with the write-ahead log on, a
+//! block or a tracker decision is on disk before it takes effect, and a restart runs again
+//! exactly the batches its checkpoint does not cover; bad input is counted and reported,
+//! never a panic. May depend on tokio, rayon, database and broker clients and the like —
 //! never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this crate alone.
 
 pub mod app;

@@ -1,5 +1,6 @@
 //! Sink declarations: `sink NAME = postgres(url: …, table: "t(key, value)")` or
-//! `sink NAME = sqlite(path: …, table: "t(key, value)")`.
+//! `sink NAME = sqlite(path: …, table: "t(key, value)")`, each with an optional
+//! `mode: "add" | "replace" | "append"`.
 
 use crate::cx::Cx;
 use crate::diagnostic::{did_you_mean, Diagnostic};
@@ -11,6 +12,8 @@ use sluice_grammar::ast::{Decl, ExprKind, Stage, StageArg};
 use sluice_grammar::Span;
 
 const KINDS: &[&str] = &["postgres", "sqlite"];
+/// How rows land in the table (the runtime's `WriteMode`).
+const MODES: &[&str] = &["add", "replace", "append"];
 
 /// A checked sink declaration and the code that opens it when the pipeline starts.
 #[derive(Clone, Debug)]
@@ -80,6 +83,11 @@ pub fn lower_sink(cx: &mut Cx, d: &Decl) -> Option<SinkDecl> {
             required: true,
         },
     ];
+    params.push(Param {
+        name: "mode",
+        ty: Type::String,
+        required: false,
+    });
     if kind == "postgres" {
         params.push(Param {
             name: "poolSize",
@@ -124,16 +132,44 @@ pub fn lower_sink(cx: &mut Cx, d: &Decl) -> Option<SinkDecl> {
         );
         return None;
     };
+    let mode = match crate::ops::args::written(&as_stage, 2, "mode") {
+        None => "add",
+        Some(e) => match &e.kind {
+            ExprKind::Str(m) if MODES.contains(&m.as_str()) => {
+                MODES.iter().copied().find(|x| x == m).expect("listed")
+            }
+            _ => {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::sink::mode",
+                        e.span,
+                        "`mode` is one of \"add\", \"replace\", \"append\"",
+                    )
+                    .label("not a mode")
+                    .help(
+                        "\"add\" adds each batch's value to the key's row (counts), \"replace\" \
+                         overwrites it (state), \"append\" adds a row per record",
+                    ),
+                );
+                return None;
+            }
+        },
+    };
     let rt = &cx.rt;
     let name = d.name.name.as_str();
     let target = bound[0].clone()?;
+    let mode = match mode {
+        "replace" => quote!(#rt::sinks::WriteMode::Replace),
+        "append" => quote!(#rt::sinks::WriteMode::Append),
+        _ => quote!(#rt::sinks::WriteMode::Add),
+    };
     let code = if kind == "postgres" {
-        let pool = bound[2]
+        let pool = bound[3]
             .clone()
             .unwrap_or(quote!(ssc.settings().worker_threads as i64));
-        quote!(#rt::sinks::Jdbc::postgres(ssc.io_handle(), #name, &#target, #table, (#pool) as usize))
+        quote!(#rt::sinks::Jdbc::postgres(ssc.io_handle(), #name, &#target, #table, (#pool) as usize, #mode))
     } else {
-        quote!(#rt::sinks::Jdbc::sqlite(#name, &#target, #table))
+        quote!(#rt::sinks::Jdbc::sqlite(#name, &#target, #table, #mode))
     };
     Some(SinkDecl {
         name: name.to_string(),

@@ -171,6 +171,12 @@ fn sinks_settings_and_names() {
         &[("flow::sink::unknown_kind", "mysql")],
     );
     check(
+        &format!(
+            "sink db = sqlite(path: \"x\", table: \"t(k, v)\", mode: \"upsert\")\n{SRC} | print"
+        ),
+        &[("flow::sink::mode", "\"upsert\"")],
+    );
+    check(
         &format!("sink db = sqlite(path: \"x\", table: \"t(k)\")\n{SRC} | print"),
         &[("flow::sink::table", "\"t(k)\"")],
     );

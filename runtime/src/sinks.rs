@@ -2,7 +2,8 @@
 //!
 //! Each partition of each batch is one transaction that also records `(sink, batch time,
 //! partition)` in `sluice_commits`; a partition already recorded there is skipped, so a
-//! batch run again after a failure does not count twice.
+//! batch run again after a failure does not count twice. Rows land by [`WriteMode`]: added
+//! to a key's count (the seed's word count), replacing it (state streams), or appended.
 
 use crate::dstream::PartitionSink;
 use crate::error::{Error, Result};
@@ -50,6 +51,71 @@ impl TableSpec {
     }
 }
 
+/// How a sink's rows land in its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// One row per key; a batch's value is added to it (upsert adding).
+    Add,
+    /// One row per key; a batch's value replaces it (upsert setting): for state streams.
+    Replace,
+    /// A row per record, never updated.
+    Append,
+}
+
+impl WriteMode {
+    pub const NAMES: &'static [&'static str] = &["add", "replace", "append"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "add" => Some(WriteMode::Add),
+            "replace" => Some(WriteMode::Replace),
+            "append" => Some(WriteMode::Append),
+            _ => None,
+        }
+    }
+
+    /// The column definitions of a table this mode creates.
+    fn columns(self, s: &TableSpec, int: &str) -> String {
+        let key = match self {
+            WriteMode::Append => "TEXT NOT NULL",
+            WriteMode::Add | WriteMode::Replace => "TEXT PRIMARY KEY",
+        };
+        format!("\"{}\" {key}, \"{}\" {int} NOT NULL", s.key, s.value)
+    }
+
+    /// What follows `INSERT …` for a row whose key exists (`excluded` as the dialect
+    /// spells it).
+    fn on_conflict(self, s: &TableSpec, excluded: &str) -> String {
+        let (t, k, v) = (&s.table, &s.key, &s.value);
+        match self {
+            WriteMode::Add => format!(
+                " ON CONFLICT (\"{k}\") DO UPDATE SET \"{v}\" = \"{t}\".\"{v}\" + {excluded}.\"{v}\""
+            ),
+            WriteMode::Replace => {
+                format!(" ON CONFLICT (\"{k}\") DO UPDATE SET \"{v}\" = {excluded}.\"{v}\"")
+            }
+            WriteMode::Append => String::new(),
+        }
+    }
+
+    /// A partition's records as rows: per key summed (add), last value per key (replace),
+    /// or all of them (append).
+    fn rows(self, records: &mut dyn Iterator<Item = (String, i64)>) -> Vec<(String, i64)> {
+        match self {
+            WriteMode::Append => records.collect(),
+            WriteMode::Add => {
+                let mut rows: HashMap<String, i64> = HashMap::new();
+                for (k, v) in records {
+                    let slot = rows.entry(k).or_insert(0);
+                    *slot = slot.wrapping_add(v);
+                }
+                rows.into_iter().collect()
+            }
+            WriteMode::Replace => records.collect::<HashMap<_, _>>().into_iter().collect(),
+        }
+    }
+}
+
 enum Backend {
     Postgres {
         pool: deadpool_postgres::Pool,
@@ -58,10 +124,11 @@ enum Backend {
     Sqlite(Mutex<rusqlite::Connection>),
 }
 
-/// Upserts `(key, count)` pairs, adding counts to what the table holds.
+/// Writes `(key, value)` pairs into a table, by its [`WriteMode`].
 pub struct Jdbc {
     name: String,
     spec: TableSpec,
+    mode: WriteMode,
     backend: Backend,
 }
 
@@ -85,6 +152,7 @@ impl Jdbc {
         url: &str,
         table: &str,
         pool_size: usize,
+        mode: WriteMode,
     ) -> Result<Self> {
         let spec = TableSpec::parse(table).map_err(|e| sink_error(name, e))?;
         let config: tokio_postgres::Config = url
@@ -102,8 +170,9 @@ impl Jdbc {
             .build()
             .map_err(|e| sink_error(name, e))?;
         let ddl = format!(
-            "CREATE TABLE IF NOT EXISTS \"{}\" (\"{}\" TEXT PRIMARY KEY, \"{}\" BIGINT NOT NULL); {COMMITS_DDL}",
-            spec.table, spec.key, spec.value
+            "CREATE TABLE IF NOT EXISTS \"{}\" ({}); {COMMITS_DDL}",
+            spec.table,
+            mode.columns(&spec, "BIGINT")
         );
         rt.block_on(async {
             let client = pool.get().await?;
@@ -114,12 +183,13 @@ impl Jdbc {
         Ok(Jdbc {
             name: name.to_string(),
             spec,
+            mode,
             backend: Backend::Postgres { pool, rt },
         })
     }
 
     /// Opens (or creates) the SQLite database file at `path` and the table in it.
-    pub fn sqlite(name: &str, path: &str, table: &str) -> Result<Self> {
+    pub fn sqlite(name: &str, path: &str, table: &str, mode: WriteMode) -> Result<Self> {
         let spec = TableSpec::parse(table).map_err(|e| sink_error(name, e))?;
         if let Some(dir) = std::path::Path::new(path)
             .parent()
@@ -131,8 +201,9 @@ impl Jdbc {
         let conn = rusqlite::Connection::open(path)
             .and_then(|c| {
                 c.execute_batch(&format!(
-                    "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS \"{}\" (\"{}\" TEXT PRIMARY KEY, \"{}\" INTEGER NOT NULL); {COMMITS_DDL};",
-                    spec.table, spec.key, spec.value
+                    "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS \"{}\" ({}); {COMMITS_DDL};",
+                    spec.table,
+                    mode.columns(&spec, "INTEGER")
                 ))?;
                 Ok(c)
             })
@@ -140,6 +211,7 @@ impl Jdbc {
         Ok(Jdbc {
             name: name.to_string(),
             spec,
+            mode,
             backend: Backend::Sqlite(Mutex::new(conn)),
         })
     }
@@ -154,13 +226,13 @@ impl Jdbc {
         rt: &tokio::runtime::Handle,
         time: BatchTime,
         partition: usize,
-        rows: HashMap<String, i64>,
+        rows: Vec<(String, i64)>,
     ) -> Result<(), String> {
         let (keys, values): (Vec<String>, Vec<i64>) = rows.into_iter().unzip();
         let s = &self.spec;
         let upsert = format!(
-            "INSERT INTO \"{t}\" (\"{k}\", \"{v}\") SELECT * FROM UNNEST($1::text[], $2::int8[]) \
-             ON CONFLICT (\"{k}\") DO UPDATE SET \"{v}\" = \"{t}\".\"{v}\" + EXCLUDED.\"{v}\"",
+            "INSERT INTO \"{t}\" (\"{k}\", \"{v}\") SELECT * FROM UNNEST($1::text[], $2::int8[]){}",
+            self.mode.on_conflict(s, "EXCLUDED"),
             t = s.table,
             k = s.key,
             v = s.value
@@ -189,7 +261,7 @@ impl Jdbc {
         conn: &Mutex<rusqlite::Connection>,
         time: BatchTime,
         partition: usize,
-        rows: HashMap<String, i64>,
+        rows: Vec<(String, i64)>,
     ) -> Result<(), String> {
         let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
         let s = &self.spec;
@@ -201,8 +273,8 @@ impl Jdbc {
             )?;
             if fresh == 1 {
                 let mut upsert = tx.prepare(&format!(
-                    "INSERT INTO \"{t}\" (\"{k}\", \"{v}\") VALUES (?1, ?2) \
-                     ON CONFLICT (\"{k}\") DO UPDATE SET \"{v}\" = \"{v}\" + excluded.\"{v}\"",
+                    "INSERT INTO \"{t}\" (\"{k}\", \"{v}\") VALUES (?1, ?2){}",
+                    self.mode.on_conflict(s, "excluded"),
                     t = s.table,
                     k = s.key,
                     v = s.value
@@ -228,12 +300,7 @@ impl PartitionSink<(String, i64)> for Jdbc {
         partition: usize,
         records: &mut dyn Iterator<Item = (String, i64)>,
     ) -> Result<(), String> {
-        // One row per key: counts of a key repeated within the partition add up first.
-        let mut rows: HashMap<String, i64> = HashMap::new();
-        for (k, v) in records {
-            let slot = rows.entry(k).or_insert(0);
-            *slot = slot.wrapping_add(v);
-        }
+        let rows = self.mode.rows(records);
         if rows.is_empty() {
             return Ok(());
         }
@@ -265,7 +332,13 @@ mod tests {
     fn sqlite_partitions_add_up_and_a_replayed_partition_counts_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wc.db");
-        let sink = Jdbc::sqlite("jdbc", path.to_str().unwrap(), "wc(item, count)").unwrap();
+        let sink = Jdbc::sqlite(
+            "jdbc",
+            path.to_str().unwrap(),
+            "wc(item, count)",
+            WriteMode::Add,
+        )
+        .unwrap();
         let batch = |pairs: &[(&str, i64)]| {
             pairs
                 .iter()
@@ -292,5 +365,41 @@ mod tests {
             .collect();
         rows.sort();
         assert_eq!(rows, [("a".to_string(), 14), ("b".to_string(), 2)]);
+    }
+
+    #[test]
+    fn replace_keeps_the_last_value_and_append_keeps_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modes.db");
+        let path = path.to_str().unwrap();
+        let rows = |table: &str| -> Vec<(String, i64)> {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let mut v: Vec<(String, i64)> = conn
+                .prepare(&format!("SELECT k, v FROM {table}"))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            v.sort();
+            v
+        };
+        let write = |sink: &Jdbc, t: u64, pairs: &[(&str, i64)]| {
+            let mut it = pairs.iter().map(|(k, v)| (k.to_string(), *v));
+            sink.write_partition(BatchTime(t), 0, &mut it).unwrap();
+        };
+        let replace = Jdbc::sqlite("r", path, "state(k, v)", WriteMode::Replace).unwrap();
+        write(&replace, 1_000, &[("a", 1), ("b", 5)]);
+        write(&replace, 2_000, &[("a", 7)]);
+        write(&replace, 2_000, &[("a", 99)]); // a replay of batch 2000: skipped
+        assert_eq!(rows("state"), [("a".into(), 7), ("b".into(), 5)]);
+        let append = Jdbc::sqlite("a", path, "events(k, v)", WriteMode::Append).unwrap();
+        write(&append, 1_000, &[("a", 1), ("a", 1)]);
+        write(&append, 2_000, &[("a", 2)]);
+        write(&append, 2_000, &[("a", 2)]);
+        assert_eq!(
+            rows("events"),
+            [("a".into(), 1), ("a".into(), 1), ("a".into(), 2)]
+        );
     }
 }

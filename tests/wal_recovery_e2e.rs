@@ -118,17 +118,9 @@ fn kill_9_loses_nothing_and_counts_nothing_twice() {
     let id = std::process::id();
     let (key, table) = (format!("wal-{id}"), format!("wal_counts_{id}"));
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&pg, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
-            .await
-            .unwrap();
-        client
-    });
+    let client = pg_client(&rt, &pg);
+    rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
+        .unwrap();
     let counts = || -> BTreeMap<String, i64> {
         rt.block_on(client.query(&format!("SELECT item, count FROM {table}"), &[]))
             .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::service;
+use common::{pg_client, service};
 use sluice_runtime::sinks::{Jdbc, WriteMode};
 use sluice_runtime::{BatchTime, PartitionSink};
 
@@ -14,13 +14,7 @@ fn add_replace_and_append_each_write_a_batch_once() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let id = std::process::id();
-    let client = rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        client
-    });
+    let client = pg_client(&rt, &url);
     let rows = |table: &str| -> Vec<(String, i64)> {
         let mut v: Vec<(String, i64)> = rt
             .block_on(client.query(&format!("SELECT k, v FROM {table}"), &[]))

@@ -1,8 +1,8 @@
 //! Helpers the end-to-end tests share: the CLI, services, feeders, expected counts.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod services;
-pub use services::service;
+pub use services::{pg_client, service};
 
 use std::collections::BTreeMap;
 use std::io::Write;

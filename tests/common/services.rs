@@ -15,3 +15,14 @@ pub fn service(var: &str) -> Option<String> {
         }
     }
 }
+
+/// A client of the PostgreSQL at `url`, its connection driven on `rt`.
+pub fn pg_client(rt: &tokio::runtime::Runtime, url: &str) -> tokio_postgres::Client {
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test PostgreSQL");
+        tokio::spawn(conn);
+        client
+    })
+}

@@ -3,7 +3,7 @@
 
 #[path = "../../../tests/common/services.rs"]
 mod services;
-pub use services::service;
+pub use services::{pg_client, service};
 
 use sluice_runtime::listener::{SkipReason, StreamingEvent, StreamingListener};
 use std::sync::Mutex;

@@ -41,6 +41,8 @@ pub struct Cx<'a> {
     pub batch_ms: u64,
     /// Named streams an operator argument used.
     pub used_streams: std::collections::BTreeSet<String>,
+    /// Whether the settings name a checkpoint directory.
+    pub checkpoint: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -54,6 +56,7 @@ impl<'a> Cx<'a> {
             streams: BTreeMap::new(),
             batch_ms: 1_000,
             used_streams: Default::default(),
+            checkpoint: false,
         }
     }
 

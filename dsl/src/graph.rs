@@ -226,6 +226,26 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
             cx.report(d);
         }
     }
+    if !cx.checkpoint {
+        let stateful: Vec<(Span, &str)> = g
+            .pipelines
+            .iter()
+            .flatten()
+            .filter(|n| matches!(n.op, "updateStateByKey" | "mapWithState"))
+            .map(|n| (n.span, n.op))
+            .collect();
+        for (span, op) in stateful {
+            let mut d = Diagnostic::error(
+                "flow::state::no_checkpoint",
+                span,
+                format!("`{op}` keeps state, but there is no checkpoint directory: a restart starts it empty"),
+            )
+            .label("state kept in memory only")
+            .help("add `checkpoint = \"some/dir\"` to the settings (Spark requires one here)");
+            d.level = Level::Warning;
+            cx.report(d);
+        }
+    }
     // Said only when nothing else is wrong: a broken pipeline is not a missing one.
     let other_errors = cx.diags.iter().any(Diagnostic::is_error);
     if !other_errors && file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {

@@ -165,6 +165,7 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 continue;
             }
         };
+        cx.checkpoint |= name == "checkpoint";
         if name == "writeAheadLog" && matches!(entry.value.kind, ExprKind::Bool(true)) {
             wal_on = Some(entry.span);
         }

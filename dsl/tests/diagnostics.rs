@@ -193,6 +193,18 @@ fn sinks_settings_and_names() {
         &[("flow::setting::needs_checkpoint", "writeAheadLog = true")],
     );
     check(
+        &format!(
+            "{SRC} | map (w, 1) | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ s }} }} | print"
+        ),
+        &[("flow::state::no_checkpoint", "updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { s } }")],
+    );
+    check(
+        &format!(
+            "settings {{ checkpoint = \"c\" }}\n{SRC} | map (w, 1) | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ s }} }} | print"
+        ),
+        &[],
+    );
+    check(
         &format!("settings {{ checkpoint = 3 }}\n{SRC} | print"),
         &[("flow::setting::type", "3")],
     );
@@ -494,7 +506,8 @@ fn joins_match_keys_of_two_named_streams() {
 
 #[test]
 fn update_state_by_key_types_its_state_from_the_closure() {
-    let pairs = format!("{SRC} | flatMap split | map (w, 1)");
+    // With a checkpoint directory, as stateful operators want.
+    let pairs = format!("settings {{ checkpoint = \"c\" }}\n{SRC} | flatMap split | map (w, 1)");
     check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ Some(s.unwrap_or(0) + vs.len() as i64) }} }} | print"), &[]);
     check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<String>| -> Option<String> {{ s }} }} | map (k, s) => s + \"!\" | print"), &[]);
     check(&format!("{pairs} | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> i64 {{ 1 }} }} | print"), &[("flow::rust::return_type", "{ |vs: Vec<i64>, s: Option<i64>| -> i64 { 1 } }")]);
@@ -507,7 +520,8 @@ fn update_state_by_key_types_its_state_from_the_closure() {
 
 #[test]
 fn map_with_state_checks_its_closure_and_timeout() {
-    let pairs = format!("{SRC} | flatMap split | map (w, 1)");
+    // With a checkpoint directory, as stateful operators want.
+    let pairs = format!("settings {{ checkpoint = \"c\" }}\n{SRC} | flatMap split | map (w, 1)");
     let ok = "{ |k: &String, v: Option<i64>, s: &mut State<i64>| -> (String, i64) { (k.clone(), v.unwrap_or(0)) } }";
     check(
         &format!("{pairs} | mapWithState(timeout: 30s) {ok} | print"),

@@ -5,6 +5,10 @@
 usage: bench/run.py [--ladder 100000,200000,...] [--step 10] [--batch-ms 1000] [--spark]
                     [--wal] [--shared ../shared/bench] [--out bench/results/wordcount.json]
 
+--workload state feeds words from a vocabulary of 1 M (uniform; feed.py --vocab 1000000
+--lines 200000 --uniform) and runs the stateless word count and a running count kept by
+`updateStateByKey` on that same feed, one after the other, for the ratio of the two.
+
 --wal also runs Sluice with the write-ahead log on (`writeAheadLog = true`, logs under a
 temporary checkpoint directory on the same disk), after the run without it.
 
@@ -33,30 +37,37 @@ def schedule(ladder, step):
     return ",".join(f"{rate}:{step}" for rate in ladder)
 
 
-def start_feeder(shared, port, ladder, step):
+STATE_FEED = ["--vocab", "1000000", "--lines", "200000", "--uniform"]
+STATE_OP = ("updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> "
+            "{ Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } } | count | print")
+
+
+def start_feeder(shared, port, ladder, step, extra=()):
     """feed.py serves its first client only, so it is not probed: it gets time to listen."""
     feeder = subprocess.Popen(
-        [sys.executable, os.path.join(shared, "feed.py"), str(port), schedule(ladder, step)],
+        [sys.executable, os.path.join(shared, "feed.py"), str(port), schedule(ladder, step), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(1.0)
     return feeder
 
 
-def sluice_batches(args, port, seconds, wal=False):
+def sluice_batches(args, port, seconds, wal=False, state=False):
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     flow = os.path.join(work, "bench_wordcount.flow")
     settings = f"batch = {args.batch_ms}ms"
     if wal:
         settings += "\n  checkpoint = \"ckpt\"\n  writeAheadLog = true"
+    tail = STATE_OP if state else "reduceByKey + | print(1)"
     with open(flow, "w") as f:
         f.write(f"settings {{\n  {settings}\n}}\n"
-                f"socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | print(1)\n")
+                f"socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | {tail}\n")
     sluice = [os.path.join(REPO, "target", "release", "sluice")]
     log = os.path.join(work, "batches.jsonl")
     # Build first (not timed), then run against the feeder.
     subprocess.run(sluice + ["run", flow, "--for", "1ms"], cwd=work, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    feeder = start_feeder(args.shared, port, args.ladder, args.step)
+    extra = STATE_FEED if args.workload == "state" else ()
+    feeder = start_feeder(args.shared, port, args.ladder, args.step, extra)
     t0 = time.time()
     proc = subprocess.Popen(sluice + ["run", flow, "--for", f"{seconds}s", "--batch-log", log],
                             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -101,9 +112,10 @@ def tree(pid):
 
 
 def spark_batches(args, port, seconds):
-    feeder = start_feeder(args.shared, port, args.ladder, args.step)
+    state = args.workload == "state"
+    feeder = start_feeder(args.shared, port, args.ladder, args.step, STATE_FEED if state else ())
     t0 = time.time()
-    proc = subprocess.Popen([os.path.join(args.shared, "spark-java", "run.sh"), str(port), str(args.batch_ms), str(seconds), "wc"],
+    proc = subprocess.Popen([os.path.join(args.shared, "spark-java", "run.sh"), str(port), str(args.batch_ms), str(seconds), "state" if state else "wc"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = []
     rss = 0
@@ -152,6 +164,7 @@ def main():
     p.add_argument("--batch-ms", type=int, default=1000)
     p.add_argument("--spark", action="store_true", help="also run the Spark Streaming JVM peer (needs pyspark's jars, ~490 MB once)")
     p.add_argument("--wal", action="store_true", help="also run Sluice with the write-ahead log on")
+    p.add_argument("--workload", choices=["wordcount", "state"], default="wordcount")
     p.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "bench"))
     p.add_argument("--out", default=os.path.join(HERE, "results", "wordcount.json"))
     args = p.parse_args()
@@ -162,6 +175,8 @@ def main():
     systems = [("sluice", sluice_batches)]
     if args.wal:
         systems.append(("sluice_wal", lambda a, port, secs: sluice_batches(a, port, secs, wal=True)))
+    if args.workload == "state":
+        systems.append(("sluice_state", lambda a, port, secs: sluice_batches(a, port, secs, state=True)))
     if args.spark:
         systems.append(("spark", spark_batches))
     for name, run in systems:  # one system at a time: never two on these 2 cores
@@ -173,9 +188,15 @@ def main():
         for r in rows:
             print(f"  {r['offered']:>12,} {r['processed']:>12,} {str(r['max_sched_ms']):>10}  {r['sustained']}")
     if "spark" in results and results["spark"]["sustained_words_per_s"]:
-        ratio = results["sluice"]["sustained_words_per_s"] / results["spark"]["sustained_words_per_s"]
+        # Like for like: with --workload state, Spark runs updateStateByKey too.
+        ours = "sluice_state" if "sluice_state" in results else "sluice"
+        ratio = results[ours]["sustained_words_per_s"] / results["spark"]["sustained_words_per_s"]
         results["ratio_sluice_over_spark"] = round(ratio, 2)
         print(f"\nSluice / Spark sustained: {ratio:.2f}x")
+    if "sluice_state" in results and results["sluice"]["sustained_words_per_s"]:
+        ratio = results["sluice_state"]["sustained_words_per_s"] / results["sluice"]["sustained_words_per_s"]
+        results["ratio_state_over_stateless"] = round(ratio, 2)
+        print(f"\nupdateStateByKey over 1 M keys / stateless word count: {ratio:.2f}x")
     if "sluice_wal" in results and results["sluice"]["sustained_words_per_s"]:
         ratio = results["sluice_wal"]["sustained_words_per_s"] / results["sluice"]["sustained_words_per_s"]
         results["ratio_wal_over_no_wal"] = round(ratio, 2)

@@ -1006,11 +1006,15 @@ where
     }
 }
 
-/// The state of `update_state_by_key`: one map per shuffle partition, and the batch
-/// last applied with its result, so a batch is applied once however many outputs read it.
+type StateMap<K, S> = HashMap<K, S, foldhash::fast::FixedState>;
+
+/// The state of `update_state_by_key`: one map per shuffle partition, and the batch last
+/// applied, so a batch is applied once however many outputs read it. A batch's outputs
+/// read the maps themselves (shared, not copied); by the next batch they have let go, and
+/// the maps are updated in place.
 struct StateStore<K, S> {
-    maps: Vec<HashMap<K, S, foldhash::fast::FixedState>>,
-    last: Memo<Vec<Vec<(K, S)>>>,
+    maps: Vec<Arc<StateMap<K, S>>>,
+    last: Option<BatchTime>,
 }
 
 /// The batch a stateful node last computed, with its result: a batch is applied to the
@@ -1034,45 +1038,42 @@ where
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, S)> {
         let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let snapshot = match &store.last {
-            Some((t, snap)) if *t == cx.time => snap.clone(),
-            _ => {
-                let n = cx.settings.shuffle_partitions.max(1);
-                let mut maps = std::mem::take(&mut store.maps);
-                maps.resize_with(n, || HashMap::with_hasher(shuffle_hasher()));
-                let updates = self.parent.compute(cx).parts;
-                // The parent is hash partitioned the same way: partition i updates map i.
-                let tasks: Vec<_> = maps
-                    .into_iter()
-                    .zip(aligned(updates))
-                    .map(|(mut map, part)| {
-                        let f = self.f.clone();
-                        move || {
-                            for (k, vs) in part.map(|p| p()).into_iter().flatten() {
-                                let old = map.remove(&k);
-                                if let Some(new) = f(vs, old) {
-                                    map.insert(k, new);
-                                }
+        if store.last != Some(cx.time) {
+            let n = cx.settings.shuffle_partitions.max(1);
+            let mut maps = std::mem::take(&mut store.maps);
+            maps.resize_with(n, || Arc::new(HashMap::with_hasher(shuffle_hasher())));
+            let updates = self.parent.compute(cx).parts;
+            // The parent is hash partitioned the same way: partition i updates map i.
+            let tasks: Vec<_> = maps
+                .into_iter()
+                .zip(aligned(updates))
+                .map(|(map, part)| {
+                    let f = self.f.clone();
+                    move || {
+                        // Unshared once the last batch's outputs are done: no copy.
+                        let mut map = Arc::try_unwrap(map).unwrap_or_else(|m| (*m).clone());
+                        for (k, vs) in part.map(|p| p()).into_iter().flatten() {
+                            let old = map.remove(&k);
+                            if let Some(new) = f(vs, old) {
+                                map.insert(k, new);
                             }
-                            let snapshot: Vec<(K, S)> =
-                                map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
-                            (map, snapshot)
                         }
-                    })
-                    .collect();
-                let (maps, snaps): (Vec<_>, Vec<_>) = cx.exec.run_tasks(tasks).into_iter().unzip();
-                store.maps = maps;
-                let snap = Arc::new(snaps);
-                store.last = Some((cx.time, snap.clone()));
-                snap
-            }
-        };
-        let parts = (0..snapshot.len())
-            .map(|i| {
-                let snapshot = snapshot.clone();
+                        Arc::new(map)
+                    }
+                })
+                .collect();
+            store.maps = cx.exec.run_tasks(tasks);
+            store.last = Some(cx.time);
+        }
+        let parts = store
+            .maps
+            .iter()
+            .map(|map| {
+                let map = map.clone();
                 Box::new(move || {
-                    Box::new((0..snapshot[i].len()).map(move |j| snapshot[i][j].clone()))
-                        as Records<(K, S)>
+                    let pairs: Vec<(K, S)> =
+                        map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+                    Box::new(pairs.into_iter()) as Records<(K, S)>
                 }) as Partition<(K, S)>
             })
             .collect();
@@ -1117,15 +1118,15 @@ where
 
     fn snapshot(&self) -> Option<(BatchTime, Vec<u8>)> {
         let store = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (t, _) = store.last.as_ref()?;
+        let t = store.last?;
         let pairs: Vec<(&K, &S)> = store.maps.iter().flat_map(|m| m.iter()).collect();
-        Some((*t, postcard::to_allocvec(&pairs).ok()?))
+        Some((t, postcard::to_allocvec(&pairs).ok()?))
     }
 
     fn restore(&self, _: BatchTime, bytes: &[u8], partitions: usize) -> Result<(), String> {
         let pairs: Vec<(K, S)> = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
         let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        store.maps = spread(pairs, partitions);
+        store.maps = spread(pairs, partitions).into_iter().map(Arc::new).collect();
         store.last = None;
         Ok(())
     }

@@ -1126,7 +1126,10 @@ where
     fn restore(&self, _: BatchTime, bytes: &[u8], partitions: usize) -> Result<(), String> {
         let pairs: Vec<(K, S)> = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
         let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        store.maps = spread(pairs, partitions).into_iter().map(Arc::new).collect();
+        store.maps = spread(pairs, partitions)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         store.last = None;
         Ok(())
     }

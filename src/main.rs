@@ -20,7 +20,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check a .flow file and report every problem; exit 1 if there is an error.
-    Check { file: PathBuf },
+    Check {
+        file: PathBuf,
+        /// Also tell whether the pipeline could resume from the checkpoint in DIR (builds
+        /// the program, as `sluice run` would, and asks it).
+        #[arg(long, value_name = "DIR")]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: build without optimisations.
+        #[arg(long)]
+        dev: bool,
+    },
     /// Print the Rust program generated from a .flow file.
     Expand { file: PathBuf },
     /// Print the pipeline graph as a mermaid flowchart, edges labelled with element types.
@@ -39,7 +48,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check { file } => cli::check(&file),
+        Command::Check {
+            file,
+            checkpoint,
+            dev,
+        } => match cli::check(&file) {
+            Ok(ExitCode::SUCCESS) => match checkpoint {
+                Some(dir) => cli::run::check_checkpoint(&file, &dir, dev),
+                None => Ok(ExitCode::SUCCESS),
+            },
+            other => other,
+        },
         Command::Expand { file } => cli::expand(&file),
         Command::Graph { file } => cli::graph(&file),
         Command::Build { file, dev } => cli::run::build(&file, dev).map(|built| match built {

@@ -24,6 +24,10 @@ struct Args {
     /// Adapt receivers' rates to what the pipeline processes (PID estimator).
     #[arg(long)]
     backpressure: bool,
+    /// Tell whether the pipeline could resume from the checkpoint in this directory, and
+    /// exit (0: it fits or there is none; 1: it does not fit) without running.
+    #[arg(long, value_name = "DIR")]
+    check_checkpoint: Option<std::path::PathBuf>,
     /// Stop gracefully after this long.
     #[arg(long = "for", value_parser = parse_duration)]
     run_for: Option<Duration>,
@@ -58,6 +62,10 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
     }
     settings.backpressure |= args.backpressure;
     let mut ssc = pipeline.context(settings)?;
+    if let Some(dir) = &args.check_checkpoint {
+        println!("{}", ssc.check_checkpoint(dir)?);
+        return Ok(());
+    }
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
     if let Some(path) = &args.batch_log {
         let file = std::fs::OpenOptions::new()

@@ -283,10 +283,13 @@ impl StreamingContext {
             .clone()
     }
 
-    /// Restores every stateful operator from the newest checkpoint in `dir`; returns the
-    /// checkpoint's batch time. Refuses a checkpoint whose operators or state types differ
-    /// from the pipeline's, naming what changed.
-    fn restore_state(&self, dir: &std::path::Path) -> Result<Option<u64>> {
+    /// The newest checkpoint in `dir` and its path, if this pipeline has stateful
+    /// operators and there is one; an error naming what changed if it does not fit: an
+    /// operator gone or new, or a state type changed.
+    fn fitting_checkpoint(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<Option<(std::path::PathBuf, checkpoint::Checkpoint)>> {
         let ops = self.stateful();
         if ops.is_empty() {
             return Ok(None);
@@ -324,6 +327,22 @@ impl StreamingContext {
                     node.state_type()
                 ));
             }
+        }
+        Ok(Some((path, cp)))
+    }
+
+    /// Restores every stateful operator from the newest checkpoint in `dir` that fits;
+    /// returns the checkpoint's batch time.
+    fn restore_state(&self, dir: &std::path::Path) -> Result<Option<u64>> {
+        let Some((path, cp)) = self.fitting_checkpoint(dir)? else {
+            return Ok(None);
+        };
+        for (id, node) in self.stateful() {
+            let saved = cp
+                .operators
+                .iter()
+                .find(|o| o.id == id)
+                .expect("fitting_checkpoint checked every operator");
             if !saved.bytes.is_empty() {
                 node.restore(
                     BatchTime(saved.time),
@@ -334,6 +353,23 @@ impl StreamingContext {
             }
         }
         Ok(Some(cp.time))
+    }
+
+    /// Tells, without starting, whether this pipeline could resume from the checkpoint in
+    /// `dir`: a line saying what it would resume, or the error a start would give.
+    pub fn check_checkpoint(&self, dir: &std::path::Path) -> Result<String> {
+        let ops = self.stateful();
+        Ok(match self.fitting_checkpoint(dir)? {
+            Some((path, cp)) => format!(
+                "{} fits: {} stateful operator(s) ({}) resume after batch {}",
+                path.display(),
+                ops.len(),
+                ops.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "),
+                cp.time
+            ),
+            None if ops.is_empty() => "the pipeline keeps no state: any checkpoint fits".into(),
+            None => format!("no checkpoint in {}: the state starts empty", dir.display()),
+        })
     }
 
     /// Waits until the context stops or fails, or `timeout` passes.

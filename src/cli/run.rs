@@ -82,6 +82,25 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// `sluice check FILE --checkpoint DIR`: builds the program and asks it whether it could
+/// resume from the checkpoint in `dir` (only the program knows its state types as the
+/// checkpoint records them).
+pub fn check_checkpoint(file: &Path, dir: &Path, dev: bool) -> Result<ExitCode, String> {
+    let Some(binary) = build(file, dev)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let status = Command::new(&binary)
+        .arg("--check-checkpoint")
+        .arg(dir)
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// Serves `path` to the first connection on `port`, then closes it.
 fn start_feed(path: &Path, port: u16) -> Result<std::thread::JoinHandle<()>, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -27,7 +27,11 @@ fn check_tells_whether_a_checkpoint_fits_before_a_deploy() {
     assert!(
         std::fs::read_dir(dir.path().join("ckpt"))
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("checkpoint-")),
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("checkpoint-")),
         "the run wrote a checkpoint"
     );
 
@@ -41,14 +45,24 @@ fn check_tells_whether_a_checkpoint_fits_before_a_deploy() {
     };
     let same = check(&v1);
     let out = String::from_utf8_lossy(&same.stdout);
-    assert!(same.status.success(), "{out}{}", String::from_utf8_lossy(&same.stderr));
-    assert!(out.contains("fits") && out.contains("updateStateByKey#0"), "{out}");
+    assert!(
+        same.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert!(
+        out.contains("fits") && out.contains("updateStateByKey#0"),
+        "{out}"
+    );
 
     let text = stateful_flow(port, "String", "s");
     let v2 = write_flow(dir.path(), "v2.flow", &text);
     let changed = check(&v2);
     let err = String::from_utf8_lossy(&changed.stderr);
-    assert!(!changed.status.success(), "a changed state type must not fit");
+    assert!(
+        !changed.status.success(),
+        "a changed state type must not fit"
+    );
     assert!(
         err.contains("updateStateByKey#0") && err.contains("i64") && err.contains("String"),
         "{err}"

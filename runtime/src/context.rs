@@ -364,7 +364,10 @@ impl StreamingContext {
                 "{} fits: {} stateful operator(s) ({}) resume after batch {}",
                 path.display(),
                 ops.len(),
-                ops.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "),
+                ops.iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 cp.time
             ),
             None if ops.is_empty() => "the pipeline keeps no state: any checkpoint fits".into(),

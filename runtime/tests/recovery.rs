@@ -1,7 +1,9 @@
 //! Recovery from the write-ahead logs, on a manual clock, with regression tests for the
 //! Spark bugs in this area: a log ending in an allocation (SPARK-5233), a failed job set
 //! must not count as complete (SPARK-18905), recovered batches must not run twice
-//! (SPARK-12122), and a failed log write must not lose unallocated blocks (SPARK-23438).
+//! (SPARK-12122), a failed log write must not lose unallocated blocks (SPARK-23438),
+//! checkpoints written out of order (SPARK-11267), cleanup dropping the metadata of batches
+//! still to run (SPARK-6222).
 
 use sluice_runtime::block::Block;
 use sluice_runtime::receiver::{Receiver, ReceiverContext};
@@ -312,4 +314,42 @@ fn state_is_checkpointed_and_a_restart_goes_on_from_it() {
         .to_string();
     assert!(err.contains("updateStateByKey#0"), "{err}");
     assert!(err.contains("i64") && err.contains("String"), "{err}");
+}
+
+#[test]
+fn the_newest_checkpoint_is_the_latest_batch_not_the_latest_write() {
+    // SPARK-11267: checkpoints written out of order must not make an older one win.
+    use sluice_runtime::checkpoint::{self, Checkpoint};
+    let dir = tempfile::tempdir().unwrap();
+    for time in [5_000, 3_000] {
+        let cp = Checkpoint {
+            time,
+            batch_ms: 1_000,
+            operators: Vec::new(),
+        };
+        checkpoint::write(dir.path(), &cp).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (found, _) = checkpoint::latest(dir.path()).unwrap();
+    assert_eq!(found.unwrap().1.time, 5_000);
+}
+
+#[test]
+fn cleaning_after_a_batch_keeps_the_batches_still_to_run() {
+    // SPARK-6222: cleanup after batch 1000 completed must not drop the metadata of batches
+    // allocated after it and not yet run.
+    let dir = tempfile::tempdir().unwrap();
+    let t = previous_run(dir.path());
+    for (i, time) in [1_000u64, 2_000, 3_000].into_iter().enumerate() {
+        t.add_block(block(i as u64, &["x"]), time - 500, None)
+            .unwrap();
+        t.allocate_blocks_to_batch(BatchTime(time)).unwrap();
+    }
+    t.batch_completed(BatchTime(1_000)).unwrap();
+    t.cleanup_old_batches(BatchTime(1_000)).unwrap();
+    assert_eq!(t.blocks_of_batch(BatchTime(2_000)).records(), 1);
+    drop(t);
+    let (_, replayed) = recovery::open(dir.path(), 1, &wal_cfg(dir.path())).unwrap();
+    assert_eq!(replayed.pending, [BatchTime(2_000), BatchTime(3_000)]);
+    assert!(replayed.incomplete.is_empty());
 }

@@ -398,11 +398,43 @@ fn template(
     Some((out, quote_spanned!(sp=> move |#x: #t| #code)))
 }
 
+/// Checks that `t` (of the item at `span`) is the type of the items before it, recorded in
+/// `elem` with where the first one was; reports a mismatch naming both.
+pub(crate) fn one_type(
+    cx: &mut Cx,
+    elem: &mut Option<(Type, Span)>,
+    t: Type,
+    span: Span,
+    rule: &str,
+) -> Option<()> {
+    match elem {
+        Some((want, first)) if *want != t => {
+            cx.report(
+                Diagnostic::error(
+                    "flow::type::mismatch",
+                    span,
+                    format!("{rule}: this is {t}, the first item {want}"),
+                )
+                .label(format!("this is {t}"))
+                .also(*first, format!("this is {want}")),
+            );
+            None
+        }
+        Some(_) => Some(()),
+        None => {
+            *elem = Some((t, span));
+            Some(())
+        }
+    }
+}
+
 /// Names used as values (not as function names) in `e`, in order of appearance.
 fn free_names(e: &Expr, out: &mut Vec<(String, Span)>) {
     match &e.kind {
         ExprKind::Name(n) => out.push((n.clone(), e.span)),
-        ExprKind::Tuple(items) => items.iter().for_each(|i| free_names(i, out)),
+        ExprKind::Tuple(items) | ExprKind::List(items) => {
+            items.iter().for_each(|i| free_names(i, out))
+        }
         ExprKind::Call(c) => c.args.args.iter().for_each(|a| free_names(&a.value, out)),
         ExprKind::Field(inner, _) | ExprKind::Unary(_, inner) => free_names(inner, out),
         ExprKind::Binary(_, a, b) => {
@@ -501,6 +533,33 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                 codes.push(c);
             }
             (Type::Tuple(types), quote_spanned!(sp=> (#(#codes,)*)))
+        }
+        ExprKind::List(items) => {
+            let mut elem: Option<(Type, Span)> = None;
+            let mut codes = Vec::new();
+            for i in items {
+                let (t, c) = expr(cx, i, env)?;
+                one_type(cx, &mut elem, t, i.span, "a list holds one type")?;
+                codes.push(c);
+            }
+            let Some((t, _)) = elem else {
+                cx.report(
+                    Diagnostic::error(
+                        "flow::type::empty_list",
+                        e.span,
+                        "the type of an empty list cannot be told here",
+                    )
+                    .label("empty")
+                    .help(
+                        "give it an item, or use it where its type is known (as in `queueStream`)",
+                    ),
+                );
+                return None;
+            };
+            (
+                Type::List(Box::new(t)),
+                quote_spanned!(sp=> ::std::vec![#(#codes),*]),
+            )
         }
         ExprKind::Field(inner, idx) => {
             let (t, c) = expr(cx, inner, env)?;

@@ -140,6 +140,27 @@ fn arguments() {
     );
     check(&format!("{SRC} | print(-1)"), &[("flow::arg::range", "-1")]);
     check(
+        "queueStream([[\"a b\"], [], [\"c\"]]) | flatMap split | countByValue | print",
+        &[],
+    );
+    check(
+        "queueStream([[\"a\"], [1]]) | print",
+        &[("flow::type::mismatch", "1")],
+    );
+    check(
+        "queueStream([[], []]) | print",
+        &[("flow::type::empty_list", "[[], []]")],
+    );
+    check(
+        "queueStream([\"a\"]) | print",
+        &[("flow::arg::shape", "\"a\"")],
+    );
+    check(&format!("{SRC} | map w => [w, w] | print"), &[]);
+    check(
+        &format!("{SRC} | map w => [w, 1] | print"),
+        &[("flow::type::mismatch", "1")],
+    );
+    check(
         "socket(\"h\", 1, delimiter: \"ab\") | print",
         &[("flow::arg::range", "\"ab\"")],
     );

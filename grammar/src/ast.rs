@@ -230,6 +230,8 @@ pub enum ExprKind {
     Duration(u64),
     Name(String),
     Tuple(Vec<Expr>),
+    /// `[a, b, c]`: items of one type.
+    List(Vec<Expr>),
     Call(Call),
     Field(Box<Expr>, usize),
     Unary(UnOp, Box<Expr>),

@@ -441,6 +441,7 @@ impl Lower<'_> {
                 }
                 ExprKind::Tuple(items)
             }
+            Rule::list => ExprKind::List(inner.into_inner().map(|x| self.expr(x)).collect()),
             Rule::duration => match parse_duration(text) {
                 Some(ms) => ExprKind::Duration(ms),
                 None => {

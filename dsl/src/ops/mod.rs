@@ -25,6 +25,7 @@ mod map_values;
 mod map_with_state;
 mod nats;
 mod print;
+mod queue_stream;
 mod redis;
 mod reduce;
 mod reduce_by_key;
@@ -89,6 +90,7 @@ pub struct OpSpec {
 pub const OPERATORS: &[&OpSpec] = &[
     &socket::SPEC,
     &text_file_stream::SPEC,
+    &queue_stream::SPEC,
     &redis::SPEC,
     &nats::SPEC,
     &map::SPEC,

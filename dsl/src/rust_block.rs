@@ -152,16 +152,13 @@ pub fn declared_result(block: &RustBlock) -> Option<Type> {
 }
 
 /// Parses the block as one closure taking `params`.
-fn checked_closure(
-    cx: &mut Cx,
-    what: &str,
-    block: &RustBlock,
-    params: &[Type],
-) -> Option<(syn::ExprClosure, TokenStream)> {
-    let tokens = match cx.spans.rust_tokens(block.code_span) {
-        Some(t) => t,
+/// The block's tokens: the user's own in the macro (with their spans), lexed from the text
+/// in a `.flow` file.
+fn block_tokens(cx: &mut Cx, block: &RustBlock) -> Option<TokenStream> {
+    match cx.spans.rust_tokens(block.code_span) {
+        Some(t) => Some(t),
         None => match block.code.parse::<TokenStream>() {
-            Ok(t) => t,
+            Ok(t) => Some(t),
             Err(e) => {
                 cx.report(
                     Diagnostic::error(
@@ -171,10 +168,37 @@ fn checked_closure(
                     )
                     .label("not Rust"),
                 );
-                return None;
+                None
             }
         },
-    };
+    }
+}
+
+/// A block that is one Rust expression (`receiver { MyReceiver::new() }`): its tokens,
+/// after checking it parses as an expression. Its type is rustc's to check.
+pub fn lower_expr_block(cx: &mut Cx, what: &str, block: &RustBlock) -> Option<TokenStream> {
+    let tokens = block_tokens(cx, block)?;
+    if let Err(e) = syn::parse2::<syn::Expr>(tokens.clone()) {
+        cx.report(
+            Diagnostic::error(
+                "flow::rust::syntax",
+                block.span,
+                format!("the block of `{what}` must be one Rust expression: {e}"),
+            )
+            .label("not an expression"),
+        );
+        return None;
+    }
+    Some(tokens)
+}
+
+fn checked_closure(
+    cx: &mut Cx,
+    what: &str,
+    block: &RustBlock,
+    params: &[Type],
+) -> Option<(syn::ExprClosure, TokenStream)> {
+    let tokens = block_tokens(cx, block)?;
     let closure: syn::ExprClosure = match syn::parse2(tokens.clone()) {
         Ok(c) => c,
         Err(e) => {

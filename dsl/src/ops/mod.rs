@@ -26,6 +26,7 @@ mod map_with_state;
 mod nats;
 mod print;
 mod queue_stream;
+mod receiver;
 mod redis;
 mod reduce;
 mod reduce_by_key;
@@ -93,6 +94,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &queue_stream::SPEC,
     &redis::SPEC,
     &nats::SPEC,
+    &receiver::SPEC,
     &map::SPEC,
     &flat_map::SPEC,
     &filter::SPEC,

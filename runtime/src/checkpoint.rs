@@ -64,6 +64,21 @@ fn time_of(name: &str) -> Option<u64> {
 }
 
 /// Writes `cp` into `dir` atomically and deletes all but the newest [`KEEP`] checkpoints.
+/// Writes `bytes` as `path` so that a reader (or a crash) sees the old file or the whole
+/// new one: a temporary file beside it, fsync, rename, fsync of the directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all())
+}
+
 pub fn write(dir: &Path, cp: &Checkpoint) -> Result<PathBuf, CheckpointError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let body = postcard::to_allocvec(cp).expect("checkpoints always serialize");
@@ -73,16 +88,7 @@ pub fn write(dir: &Path, cp: &Checkpoint) -> Result<PathBuf, CheckpointError> {
     bytes.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
     bytes.extend_from_slice(&body);
     let path = dir.join(file_name(cp.time));
-    let tmp = dir.join(format!(".{}.tmp", file_name(cp.time)));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))?;
+    write_atomically(&path, &bytes).map_err(io(&path))?;
     let times = times(dir)?;
     for old in times.iter().rev().skip(KEEP) {
         let p = dir.join(file_name(*old));

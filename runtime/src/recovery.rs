@@ -13,74 +13,38 @@
 
 use crate::block::{Block, StreamId};
 use crate::time::BatchTime;
-use crate::wal::{RecordHandle, Recovered, WalConfig, WalError, WriteAheadLog};
+use crate::wal::{Recovered, WalConfig, WalError, WriteAheadLog};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A block as a receiver's log holds it.
+/// A block as a receiver's log holds it: borrowed when written, owned when read back.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub struct StoredBlock {
+pub struct StoredBlock<'a> {
     pub stream: StreamId,
     pub id: u64,
     pub records: usize,
-    pub data: String,
+    pub data: Cow<'a, str>,
     /// Where in its source the block ends (a Redis entry id, a JetStream sequence).
-    pub position: Option<String>,
-}
-
-/// The same, borrowed, for writing: serializes exactly as [`StoredBlock`].
-#[derive(Serialize)]
-pub struct StoredBlockRef<'a> {
-    pub stream: StreamId,
-    pub id: u64,
-    pub records: usize,
-    pub data: &'a str,
-    pub position: Option<&'a str>,
-}
-
-/// Where a block's data is: its receiver log record.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-pub struct BlockRef {
-    pub stream: StreamId,
-    pub id: u64,
-    pub segment: u64,
-    pub offset: u64,
-    pub len: u32,
-    pub seq: u64,
-}
-
-impl BlockRef {
-    pub fn new(stream: StreamId, id: u64, h: RecordHandle) -> Self {
-        BlockRef {
-            stream,
-            id,
-            segment: h.segment,
-            offset: h.offset,
-            len: h.len,
-            seq: h.seq,
-        }
-    }
+    pub position: Option<Cow<'a, str>>,
 }
 
 /// The driver log's events (Spark's `ReceivedBlockTrackerLogEvent`s, and a completion).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub enum TrackerEvent {
-    BlockAdded(BlockRef),
+    /// A block was stored in its stream's receiver log (found there by stream and id).
+    BlockAdded { stream: StreamId, id: u64 },
     /// The blocks of batch `time`, by stream and id.
     BatchAllocated {
         time: u64,
         blocks: Vec<(StreamId, u64)>,
     },
     /// Every output operation of batch `time` succeeded.
-    BatchCompleted {
-        time: u64,
-    },
+    BatchCompleted { time: u64 },
     /// Batches before `before` are forgotten.
-    BatchCleanup {
-        before: u64,
-    },
+    BatchCleanup { before: u64 },
 }
 
 /// Encodes a log payload: a format version byte, then postcard.
@@ -183,12 +147,12 @@ pub fn open(
     let driver_dir = dir.join("receivedBlockMetadata");
     let (driver, events) = WriteAheadLog::open(cfg(driver_dir.clone()))?;
     let mut receivers = Vec::new();
-    let mut stored: HashMap<(StreamId, u64), StoredBlock> = HashMap::new();
+    let mut stored: HashMap<(StreamId, u64), StoredBlock<'static>> = HashMap::new();
     for s in 0..streams {
         let rdir = dir.join("receivedData").join(s.to_string());
         let (log, rec) = WriteAheadLog::open(cfg(rdir.clone()))?;
         for r in &rec.records {
-            let b: StoredBlock = decode(r, &rdir)?;
+            let b: StoredBlock<'static> = decode(r, &rdir)?;
             stored.insert((b.stream, b.id), b);
         }
         receivers.push(log);
@@ -199,26 +163,26 @@ pub fn open(
     let mut missing: BTreeSet<(StreamId, u64)> = BTreeSet::new();
     for r in &events.records {
         match decode::<TrackerEvent>(r, &driver_dir)? {
-            TrackerEvent::BlockAdded(b) => {
-                let Some(sb) = stored.remove(&(b.stream, b.id)) else {
+            TrackerEvent::BlockAdded { stream, id } => {
+                let Some(sb) = stored.remove(&(stream, id)) else {
                     // Its receiver segment was cleaned: fine if its batch was cleaned too,
                     // an error if anything still needs it (checked below and by the caller).
-                    missing.insert((b.stream, b.id));
+                    missing.insert((stream, id));
                     continue;
                 };
-                let next = out.next_block.entry(b.stream).or_default();
-                *next = (*next).max(b.id + 1);
-                if let Some(p) = &sb.position {
-                    out.positions.insert(b.stream, p.clone());
+                let next = out.next_block.entry(stream).or_default();
+                *next = (*next).max(id + 1);
+                if let Some(p) = sb.position {
+                    out.positions.insert(stream, p.into_owned());
                 }
                 let block = Arc::new(Block {
-                    stream: sb.stream,
-                    id: sb.id,
-                    data: sb.data,
+                    stream,
+                    id,
+                    data: sb.data.into_owned(),
                     records: sb.records,
                 });
-                blocks.insert((b.stream, b.id), block.clone());
-                out.unallocated.entry(b.stream).or_default().push(block);
+                blocks.insert((stream, id), block.clone());
+                out.unallocated.entry(stream).or_default().push(block);
             }
             TrackerEvent::BatchAllocated { time, blocks: ids } => {
                 let mut batch: BTreeMap<StreamId, Vec<Arc<Block>>> = BTreeMap::new();
@@ -296,14 +260,5 @@ pub fn write_metadata(dir: &Path, m: &Metadata) -> Result<(), RecoveryError> {
         reason: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(bad)?;
-    let tmp = dir.join(".metadata.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(bad)?;
-        std::io::Write::write_all(&mut f, &encode(m)).map_err(bad)?;
-        f.sync_all().map_err(bad)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(bad)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(bad)
+    crate::checkpoint::write_atomically(&path, &encode(m)).map_err(bad)
 }

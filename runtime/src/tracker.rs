@@ -4,7 +4,7 @@ use crate::block::{Block, StreamId};
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
 use crate::rate::RateSink;
 use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
-use crate::recovery::{self, BlockRef, Logs, Replayed, StoredBlockRef, TrackerEvent};
+use crate::recovery::{self, Logs, Replayed, StoredBlock, TrackerEvent};
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock};
 use crate::wal::{WalError, WriteAheadLog};
@@ -116,21 +116,23 @@ impl ReceivedBlockTracker {
         position: Option<&str>,
     ) -> Result<(), (WalError, Block)> {
         if let Some(logs) = &self.logs {
-            let stored = StoredBlockRef {
+            let stored = StoredBlock {
                 stream: block.stream,
                 id: block.id,
                 records: block.records,
-                data: &block.data,
-                position,
+                data: (&block.data).into(),
+                position: position.map(Into::into),
             };
             let logged = (|| {
-                let handle = {
+                {
                     let mut log = lock(&logs.receivers[block.stream]);
-                    let h = log.append(now_ms, &recovery::encode(&stored))?;
+                    log.append(now_ms, &recovery::encode(&stored))?;
                     log.sync()?;
-                    h
+                }
+                let added = TrackerEvent::BlockAdded {
+                    stream: block.stream,
+                    id: block.id,
                 };
-                let added = TrackerEvent::BlockAdded(BlockRef::new(block.stream, block.id, handle));
                 self.log_event(now_ms, &added)
             })();
             if let Err(e) = logged {
@@ -202,13 +204,11 @@ impl ReceivedBlockTracker {
     }
 }
 
-type Supervised = (Box<dyn Receiver>, Arc<ReceiverSupervisor>);
-
 /// Launches the receivers, keeps their state, passes rate updates on, and stops them
 /// (flushing their buffers).
 pub struct ReceiverTracker {
-    /// Until `start` takes them.
-    receivers: Mutex<Vec<Supervised>>,
+    /// Until `start` takes them; the i-th is supervised by `supervisors[i]`.
+    receivers: Mutex<Vec<Box<dyn Receiver>>>,
     supervisors: Vec<Arc<ReceiverSupervisor>>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -224,8 +224,8 @@ impl ReceiverTracker {
         clock: Arc<dyn Clock>,
         replayed: &Replayed,
     ) -> Self {
-        let receivers: Vec<_> = receivers
-            .into_iter()
+        let supervisors = receivers
+            .iter()
             .enumerate()
             .map(|(stream, r)| {
                 let resume = Resume {
@@ -241,11 +241,11 @@ impl ReceiverTracker {
                     clock.clone(),
                     resume,
                 );
-                (r, Arc::new(sup))
+                Arc::new(sup)
             })
             .collect();
         ReceiverTracker {
-            supervisors: receivers.iter().map(|(_, s)| s.clone()).collect(),
+            supervisors,
             receivers: Mutex::new(receivers),
             stop: tokio::sync::watch::channel(false).0,
             tasks: Mutex::new(Vec::new()),
@@ -258,13 +258,13 @@ impl ReceiverTracker {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let receivers =
             std::mem::take(&mut *self.receivers.lock().unwrap_or_else(|e| e.into_inner()));
-        for (receiver, sup) in receivers {
+        for (receiver, sup) in receivers.into_iter().zip(&self.supervisors) {
             tasks.push(rt.spawn(sup.clone().supervise(
                 receiver,
                 settings.receiver_restart_delay,
                 self.stop.subscribe(),
             )));
-            tasks.push(rt.spawn(sup.generate_blocks(
+            tasks.push(rt.spawn(sup.clone().generate_blocks(
                 clock.clone(),
                 settings.effective_block_interval(),
                 self.stop.subscribe(),

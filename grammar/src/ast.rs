@@ -87,6 +87,14 @@ pub struct Stage {
     pub span: Span,
 }
 
+impl Stage {
+    /// Where the argument is, or the whole stage when it has none: where to point when the
+    /// argument is wrong or missing.
+    pub fn arg_span(&self) -> Span {
+        self.arg.as_ref().map_or(self.span, StageArg::span)
+    }
+}
+
 /// What follows an operator's name. Which shapes an operator accepts is the operator's
 /// business (`sluice-dsl`), not the grammar's.
 #[derive(Clone, Debug, PartialEq)]

@@ -152,20 +152,32 @@ pub fn written<'a>(stage: &'a Stage, position: usize, name: &str) -> Option<&'a 
         .map(|(_, (_, e))| e)
 }
 
-/// The literal integer written for parameter `name`, when it is one (for range checks).
-pub fn literal_int(
+/// Reports an `flow::arg::range` error if the literal integer written for parameter
+/// `name` (by name, or at `position`) lies outside `range`; a value that is not a literal
+/// is left for the runtime. `None` after reporting.
+pub fn check_int_range(
+    cx: &mut Cx,
     stage: &Stage,
-    position: usize,
-    name: &str,
-) -> Option<(i64, sluice_grammar::Span)> {
+    (position, name): (usize, &str),
+    range: std::ops::RangeInclusive<i64>,
+    message: impl FnOnce(i64) -> String,
+    label: &str,
+) -> Option<()> {
     use sluice_grammar::ast::{ExprKind, UnOp};
-    let e = written(stage, position, name)?;
-    match &e.kind {
-        ExprKind::Int(v) => Some((*v, e.span)),
+    let Some(e) = written(stage, position, name) else {
+        return Some(());
+    };
+    let n = match &e.kind {
+        ExprKind::Int(v) => *v,
         ExprKind::Unary(UnOp::Neg, inner) => match inner.kind {
-            ExprKind::Int(v) => Some((v.wrapping_neg(), e.span)),
-            _ => None,
+            ExprKind::Int(v) => v.wrapping_neg(),
+            _ => return Some(()),
         },
-        _ => None,
+        _ => return Some(()),
+    };
+    if range.contains(&n) {
+        return Some(());
     }
+    cx.report(Diagnostic::error("flow::arg::range", e.span, message(n)).label(label));
+    None
 }

@@ -27,7 +27,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         std::slice::from_ref(&input.ty),
     )?;
     if out != Type::Bool {
-        let at = stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span);
+        let at = stage.arg_span();
         cx.report(
             Diagnostic::error(
                 "flow::type::mismatch",

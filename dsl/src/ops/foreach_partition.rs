@@ -1,10 +1,10 @@
 //! `foreachPartition sink`: every partition of every batch into a declared sink.
 
-use super::{Input, Lowered, OpKind, OpSpec};
+use super::{name_arg, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use quote::{format_ident, quote_spanned};
-use sluice_grammar::ast::{Expr, ExprKind, Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "foreachPartition",
@@ -20,22 +20,16 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let Some(StageArg::Expr(Expr {
-        kind: ExprKind::Name(name),
-        span,
-    })) = &stage.arg
-    else {
-        cx.report(
-            Diagnostic::error("flow::arg::shape", stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span), "`foreachPartition` takes the name of a sink")
-                .label("not a sink name")
-                .help("declare one, e.g. `sink jdbc = postgres(url: \"…\", table: \"t(key, value)\")`, then write `foreachPartition jdbc`"),
-        );
-        return None;
-    };
+    let (name, span) = name_arg(
+        cx,
+        stage,
+        "sink",
+        "declare one, e.g. `sink jdbc = postgres(url: \"…\", table: \"t(key, value)\")`, then write `foreachPartition jdbc`",
+    )?;
     let Some(sink) = cx.sinks.get(name).cloned() else {
         let mut d = Diagnostic::error(
             "flow::sink::unknown",
-            *span,
+            span,
             format!("no sink named `{name}`"),
         )
         .label("not declared");
@@ -52,7 +46,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         cx.report(
             Diagnostic::error(
                 "flow::sink::schema_mismatch",
-                *span,
+                span,
                 format!(
                     "sink `{name}` stores {} records, but this stream carries {}",
                     sink.record_type(),

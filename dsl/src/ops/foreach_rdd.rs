@@ -1,12 +1,11 @@
 //! `foreachRDD f`: a Rust closure run on every whole batch.
 
-use super::{Input, Lowered, OpKind, OpSpec};
+use super::{rust_block_arg, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
 use crate::rust_block::lower_effect_closure;
 use crate::types::Type;
 use quote::quote_spanned;
-use sluice_grammar::ast::{Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "foreachRDD",
@@ -20,18 +19,13 @@ pub const SPEC: OpSpec = OpSpec {
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
-    let Some(StageArg::Rust(block)) = &stage.arg else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                "`foreachRDD` takes an embedded Rust closure",
-            )
-            .label("not a Rust closure")
-            .help("e.g. `foreachRDD { |batch: Vec<String>| { … } }`"),
-        );
-        return None;
-    };
+    let block = rust_block_arg(
+        cx,
+        stage,
+        "an embedded Rust closure",
+        "not a Rust closure",
+        "foreachRDD { |batch: Vec<String>| { … } }",
+    )?;
     let batch = Type::List(Box::new(input.ty.clone()));
     // One parameter (the batch) or two (and its time): the closure's own arity decides.
     let two = syn::parse_str::<syn::ExprClosure>(&block.code).is_ok_and(|c| c.inputs.len() == 2);

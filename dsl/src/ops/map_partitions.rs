@@ -1,10 +1,7 @@
 //! `mapPartitions f`: a function of all records of a partition at once.
 
-use super::{Input, Lowered, OpKind, OpSpec};
+use super::{lower_records_fn, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::func::lower_list_fn;
-use crate::types::Type;
-use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
@@ -18,19 +15,5 @@ pub const SPEC: OpSpec = OpSpec {
 };
 
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
-    let input = input?;
-    let (u, f) = lower_list_fn(
-        cx,
-        "mapPartitions",
-        stage.span,
-        stage.arg.as_ref(),
-        &[Type::List(Box::new(input.ty.clone()))],
-        None,
-    )?;
-    let sp = cx.span(stage.op.span);
-    let var = &input.var;
-    Some(Lowered {
-        out: Some(u),
-        code: quote_spanned!(sp=> #var.map_partitions(#f)),
-    })
+    lower_records_fn(cx, stage, input, "map_partitions")
 }

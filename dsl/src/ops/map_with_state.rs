@@ -1,11 +1,11 @@
 //! `mapWithState(timeout: d) f`: a state per key, a result per record, idle keys timed out.
 
-use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
+use super::{expect_pair, rust_block_arg, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::Diagnostic;
 use crate::rust_block::lower_state_closure;
 use quote::{quote, quote_spanned};
-use sluice_grammar::ast::{ExprKind, Stage, StageArg};
+use sluice_grammar::ast::{ExprKind, Stage};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "mapWithState",
@@ -25,14 +25,7 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let (k, v) = expect_pair(cx, "mapWithState", stage, input)?;
-    let Some(StageArg::Rust(block)) = &stage.arg else {
-        cx.report(
-            Diagnostic::error("flow::arg::shape", stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span), "`mapWithState` takes an embedded Rust closure")
-                .label("not a Rust closure")
-                .help("e.g. `mapWithState(timeout: 30s) { |k: &String, v: Option<i64>, s: &mut State<i64>| -> i64 { … } }`"),
-        );
-        return None;
-    };
+    let block = rust_block_arg(cx, stage, "an embedded Rust closure", "not a Rust closure", "mapWithState(timeout: 30s) { |k: &String, v: Option<i64>, s: &mut State<i64>| -> i64 { … } }")?;
     let mut timeout = quote!(::std::option::Option::None);
     for a in stage.config.iter().flat_map(|c| &c.args) {
         match (a.name.as_ref().map(|n| n.name.as_str()), &a.value.kind) {

@@ -183,30 +183,17 @@ pub(crate) fn expect_pair(
 /// marked used, and returned with its name and where the name was written.
 pub(crate) fn named_stream(cx: &mut Cx, stage: &Stage) -> Option<(String, Input, Span)> {
     use crate::diagnostic::{did_you_mean, Diagnostic};
-    use sluice_grammar::ast::{Expr, ExprKind, StageArg};
     let op = &stage.op.name;
-    let Some(StageArg::Expr(Expr {
-        kind: ExprKind::Name(name),
-        span,
-    })) = &stage.arg
-    else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                format!("`{op}` takes the name of a stream"),
-            )
-            .label("not a stream name")
-            .help(format!(
-                "name the other stream with `let other = …`, then write `{op} other`"
-            )),
-        );
-        return None;
-    };
+    let (name, span) = name_arg(
+        cx,
+        stage,
+        "stream",
+        &format!("name the other stream with `let other = …`, then write `{op} other`"),
+    )?;
     let Some(other) = cx.streams.get(name).cloned() else {
         let mut d = Diagnostic::error(
             "flow::name::unknown",
-            *span,
+            span,
             format!("no stream named `{name}`"),
         )
         .label("not defined before here");
@@ -217,7 +204,85 @@ pub(crate) fn named_stream(cx: &mut Cx, stage: &Stage) -> Option<(String, Input,
         return None;
     };
     cx.used_streams.insert(name.clone());
-    Some((name.clone(), other, *span))
+    Some((name.clone(), other, span))
+}
+
+/// The name an operator takes as its argument (a stream's, a sink's) and where it is
+/// written; otherwise reports that the operator takes `the name of a {what}`.
+pub(crate) fn name_arg<'s>(
+    cx: &mut Cx,
+    stage: &'s Stage,
+    what: &str,
+    help: &str,
+) -> Option<(&'s String, Span)> {
+    use sluice_grammar::ast::{Expr, ExprKind, StageArg};
+    if let Some(StageArg::Expr(Expr {
+        kind: ExprKind::Name(name),
+        span,
+    })) = &stage.arg
+    {
+        return Some((name, *span));
+    }
+    cx.report(
+        crate::diagnostic::Diagnostic::error(
+            "flow::arg::shape",
+            stage.arg_span(),
+            format!("`{}` takes the name of a {what}", stage.op.name),
+        )
+        .label(format!("not a {what} name"))
+        .help(help),
+    );
+    None
+}
+
+/// The embedded Rust block an operator takes as its argument; otherwise reports that it
+/// `takes` one (`"an embedded Rust closure"`), with `label` and an `example` of the form.
+pub(crate) fn rust_block_arg<'s>(
+    cx: &mut Cx,
+    stage: &'s Stage,
+    takes: &str,
+    label: &str,
+    example: &str,
+) -> Option<&'s sluice_grammar::ast::RustBlock> {
+    if let Some(sluice_grammar::ast::StageArg::Rust(block)) = &stage.arg {
+        return Some(block);
+    }
+    cx.report(
+        crate::diagnostic::Diagnostic::error(
+            "flow::arg::shape",
+            stage.arg_span(),
+            format!("`{}` takes {takes}", stage.op.name),
+        )
+        .label(label)
+        .help(format!("e.g. `{example}`")),
+    );
+    None
+}
+
+/// `mapPartitions f` and `transform f`: `f` takes a list of records and returns one; the
+/// stream calls `method` with it (per partition or per batch).
+pub(crate) fn lower_records_fn(
+    cx: &mut Cx,
+    stage: &Stage,
+    input: Option<&Input>,
+    method: &str,
+) -> Option<Lowered> {
+    let input = input?;
+    let (u, f) = crate::func::lower_list_fn(
+        cx,
+        &stage.op.name,
+        stage.span,
+        stage.arg.as_ref(),
+        &[Type::List(Box::new(input.ty.clone()))],
+        None,
+    )?;
+    let sp = cx.span(stage.op.span);
+    let var = &input.var;
+    let method = quote::format_ident!("{}", method, span = sp);
+    Some(Lowered {
+        out: Some(u),
+        code: quote::quote_spanned!(sp=> #var.#method(#f)),
+    })
 }
 
 /// Reports an argument given to an operator that takes none.

@@ -1,9 +1,8 @@
 //! `print` / `print(n)`: the first elements of every batch on standard output.
 
-use super::args::{bind, literal_int, Param};
+use super::args::{bind, check_int_range, Param};
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
 use crate::types::Type;
 use quote::{quote, quote_spanned};
 use sluice_grammar::ast::Stage;
@@ -29,19 +28,14 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
             required: false,
         }],
     )?;
-    if let Some((n, span)) = literal_int(stage, 0, "num") {
-        if n < 0 {
-            cx.report(
-                Diagnostic::error(
-                    "flow::arg::range",
-                    span,
-                    format!("cannot print {n} elements"),
-                )
-                .label("negative"),
-            );
-            return None;
-        }
-    }
+    check_int_range(
+        cx,
+        stage,
+        (0, "num"),
+        0..=i64::MAX,
+        |n| format!("cannot print {n} elements"),
+        "negative",
+    )?;
     let num = bound[0].clone().unwrap_or(quote!(10i64));
     let sp = cx.span(stage.op.span);
     let var = &input.var;

@@ -1,12 +1,11 @@
 //! `receiver { expr }`: the records of a custom receiver written in Rust.
 
-use super::{Input, Lowered, OpKind, OpSpec};
+use super::{rust_block_arg, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
 use crate::rust_block::lower_expr_block;
 use crate::types::Type;
 use quote::quote_spanned;
-use sluice_grammar::ast::{Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "receiver",
@@ -22,18 +21,13 @@ pub const SPEC: OpSpec = OpSpec {
 };
 
 fn lower(cx: &mut Cx, stage: &Stage, _: Option<&Input>) -> Option<Lowered> {
-    let Some(StageArg::Rust(block)) = &stage.arg else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                "`receiver` takes a Rust expression in braces",
-            )
-            .label("not a Rust block")
-            .help("e.g. `receiver { my_crate::MyReceiver::new() }`"),
-        );
-        return None;
-    };
+    let block = rust_block_arg(
+        cx,
+        stage,
+        "a Rust expression in braces",
+        "not a Rust block",
+        "receiver { my_crate::MyReceiver::new() }",
+    )?;
     let code = lower_expr_block(cx, "receiver", block)?;
     let sp = cx.span(stage.span);
     Some(Lowered {

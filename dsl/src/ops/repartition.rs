@@ -1,9 +1,8 @@
 //! `repartition(n)`: the batch spread evenly over `n` partitions.
 
-use super::args::{bind, literal_int, Param};
+use super::args::{bind, check_int_range, Param};
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
-use crate::diagnostic::Diagnostic;
 use crate::types::Type;
 use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
@@ -29,19 +28,14 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
             required: true,
         }],
     )?;
-    if let Some((n, span)) = literal_int(stage, 0, "n") {
-        if n < 1 {
-            cx.report(
-                Diagnostic::error(
-                    "flow::arg::range",
-                    span,
-                    format!("cannot spread a batch over {n} partitions"),
-                )
-                .label("at least 1"),
-            );
-            return None;
-        }
-    }
+    check_int_range(
+        cx,
+        stage,
+        (0, "n"),
+        1..=i64::MAX,
+        |n| format!("cannot spread a batch over {n} partitions"),
+        "at least 1",
+    )?;
     let n = bound[0].clone()?;
     let sp = cx.span(stage.op.span);
     let var = &input.var;

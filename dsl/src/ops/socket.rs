@@ -1,6 +1,6 @@
 //! `socket(host, port)`: lines of text from a TCP server.
 
-use super::args::{bind, literal_int, written, Param};
+use super::args::{bind, check_int_range, written, Param};
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::Diagnostic;
@@ -40,19 +40,14 @@ fn lower(cx: &mut Cx, stage: &Stage, _: Option<&Input>) -> Option<Lowered> {
         },
     ];
     let bound = bind(cx, stage, &params)?;
-    if let Some((port, span)) = literal_int(stage, 1, "port") {
-        if !(1..=65535).contains(&port) {
-            cx.report(
-                Diagnostic::error(
-                    "flow::arg::range",
-                    span,
-                    format!("port {port} is not between 1 and 65535"),
-                )
-                .label("not a TCP port"),
-            );
-            return None;
-        }
-    }
+    check_int_range(
+        cx,
+        stage,
+        (1, "port"),
+        1..=65535,
+        |port| format!("port {port} is not between 1 and 65535"),
+        "not a TCP port",
+    )?;
     let (host, port) = (bound[0].clone()?, bound[1].clone()?);
     let sp = cx.span(stage.span);
     let delimiter = match written(stage, 2, "delimiter") {

@@ -1,12 +1,12 @@
 //! `updateStateByKey f`: a state per key, updated by each batch's values.
 
-use super::{expect_pair, Input, Lowered, OpKind, OpSpec};
+use super::{expect_pair, rust_block_arg, Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::diagnostic::Diagnostic;
 use crate::rust_block::{declared_result, lower_closure};
 use crate::types::Type;
 use quote::quote_spanned;
-use sluice_grammar::ast::{Stage, StageArg};
+use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "updateStateByKey",
@@ -25,20 +25,13 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let (k, v) = expect_pair(cx, "updateStateByKey", stage, input)?;
-    let Some(StageArg::Rust(block)) = &stage.arg else {
-        cx.report(
-            Diagnostic::error(
-                "flow::arg::shape",
-                stage.arg.as_ref().map(|a| a.span()).unwrap_or(stage.span),
-                "`updateStateByKey` takes an embedded Rust closure",
-            )
-            .label("not a Rust closure")
-            .help(
-                "e.g. `updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { … } }`",
-            ),
-        );
-        return None;
-    };
+    let block = rust_block_arg(
+        cx,
+        stage,
+        "an embedded Rust closure",
+        "not a Rust closure",
+        "updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { … } }",
+    )?;
     let Some(Type::Option(state)) = declared_result(block) else {
         cx.report(
             Diagnostic::error("flow::rust::return_type", block.span, "`updateStateByKey`'s closure must declare `-> Option<S>`, S being the state's type")

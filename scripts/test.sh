@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real services it starts itself:
 # a throwaway PostgreSQL (initdb/pg_ctl as the postgres user, a free loopback port, data in
-# a temp dir), a Redis server (no persistence) and a NATS server with JetStream, each on a
-# free loopback port, stopped again on exit. Installs what is missing (Debian packages,
-# cargo-nextest). Extra arguments go to `cargo nextest run`.
+# a temp dir), a Redis server (no persistence), a NATS server with JetStream and a
+# Kafka-protocol broker (tansu, in memory), each on a free loopback port, stopped again on
+# exit. Installs what is missing (Debian packages, cargo-nextest, tansu — built from
+# crates.io once, about 8 minutes on 2 cores, then cached in ~/.cargo/bin). Extra
+# arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,14 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+TANSU_VERSION=0.6.0
+if ! tansu --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  log "installing tansu $TANSU_VERSION (the Kafka-protocol broker of the Kafka tests)"
+  cargo install tansu --version "$TANSU_VERSION" --locked --no-default-features \
+    --features dynostore --target-dir "${TMPDIR:-/tmp}/sluice-tansu-build"
+  rm -rf "${TMPDIR:-/tmp}/sluice-tansu-build"
+fi
+
 work=$(mktemp -d /tmp/sluice-test.XXXXXX)
 chmod 755 "$work"
 pgdata="$work/pg"
@@ -38,16 +48,30 @@ port=$(free_port)
 redis_port=$(free_port)
 nats_port=$(free_port)
 nats_pid=
+kafka_port=$(free_port)
+kafka_pid=
 
 small_fs="$work/small-fs"
 cleanup() {
   umount "$small_fs" 2>/dev/null || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   [ -z "$nats_pid" ] || kill "$nats_pid" 2>/dev/null || true
+  [ -z "$kafka_pid" ] || kill "$kafka_pid" 2>/dev/null || true
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Waits up to 10 s for server $1 to accept connections on port $2; else prints its log $3.
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "$1 did not start"
+  cat "$3" >&2
+  exit 1
+}
 
 log "starting PostgreSQL on 127.0.0.1:$port"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$pgdata" -U postgres --auth=trust >/dev/null
@@ -71,12 +95,16 @@ export SLUICE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 log "starting NATS (JetStream) on 127.0.0.1:$nats_port"
 nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats.log" 2>&1 &
 nats_pid=$!
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null || { log "NATS did not start"; cat "$work/nats.log" >&2; exit 1; }
+wait_port NATS "$nats_port" "$work/nats.log"
 export SLUICE_TEST_NATS_URL="nats://127.0.0.1:$nats_port"
+log "starting tansu (Kafka protocol) on 127.0.0.1:$kafka_port"
+tansu broker --listener-url "tcp://127.0.0.1:$kafka_port" \
+  --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+  --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
+kafka_pid=$!
+wait_port tansu "$kafka_port" "$work/tansu.log"
+export SLUICE_TEST_KAFKA_BROKER="127.0.0.1:$kafka_port"
+
 # A tiny filesystem for the write-ahead log's disk-full test.
 mkdir -p "$small_fs"
 mount -t tmpfs -o size=256k tmpfs "$small_fs"

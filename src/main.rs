@@ -26,9 +26,9 @@ enum Command {
         /// the program, as `sluice run` would, and asks it).
         #[arg(long, value_name = "DIR")]
         checkpoint: Option<PathBuf>,
-        /// With --checkpoint: build without optimisations.
-        #[arg(long)]
-        dev: bool,
+        /// With --checkpoint: how to build the program.
+        #[command(flatten)]
+        build: cli::run::BuildOptions,
     },
     /// Print the Rust program generated from a .flow file.
     Expand { file: PathBuf },
@@ -37,9 +37,8 @@ enum Command {
     /// Compile a .flow file into a native program (cached) and print its path.
     Build {
         file: PathBuf,
-        /// Build without optimisations (faster to build, slower to run).
-        #[arg(long)]
-        dev: bool,
+        #[command(flatten)]
+        build: cli::run::BuildOptions,
     },
     /// Compile a .flow file into a native program (cached) and run it.
     Run(cli::run::RunArgs),
@@ -51,17 +50,17 @@ fn main() -> ExitCode {
         Command::Check {
             file,
             checkpoint,
-            dev,
+            build,
         } => match cli::check(&file) {
             Ok(ExitCode::SUCCESS) => match checkpoint {
-                Some(dir) => cli::run::check_checkpoint(&file, &dir, dev),
+                Some(dir) => cli::run::check_checkpoint(&file, &dir, build),
                 None => Ok(ExitCode::SUCCESS),
             },
             other => other,
         },
         Command::Expand { file } => cli::expand(&file),
         Command::Graph { file } => cli::graph(&file),
-        Command::Build { file, dev } => cli::run::build(&file, dev).map(|built| match built {
+        Command::Build { file, build } => cli::run::build(&file, build).map(|built| match built {
             Some(binary) => {
                 println!("{}", binary.display());
                 ExitCode::SUCCESS

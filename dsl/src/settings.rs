@@ -56,6 +56,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "at most this many records per second per receiver",
     ),
     (
+        "maxRatePerPartition",
+        "max_rate_per_partition",
+        "at most this many records per second from each partition of a direct source (`kafka`)",
+    ),
+    (
         "backpressure",
         "backpressure",
         "adapt receivers' rates to what the pipeline processes (`true`/`false`)",
@@ -85,7 +90,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
 fn kind(name: &str) -> Kind {
     match name {
         "batch" | "blockInterval" | "receiverRestartDelay" | "remember" => Kind::Duration,
-        "maxRate" | "backpressureInitialRate" => Kind::Rate,
+        "maxRate" | "maxRatePerPartition" | "backpressureInitialRate" => Kind::Rate,
         "backpressure" | "writeAheadLog" => Kind::Flag,
         "checkpoint" => Kind::Path,
         _ => Kind::Count,

@@ -198,6 +198,10 @@ fn sinks_settings_and_names() {
         &[("flow::sink::mode", "\"upsert\"")],
     );
     check(
+        "kafka(\"127.0.0.1:9092\", \"words\", start: \"oldest\") | print",
+        &[("flow::arg::choice", "\"oldest\"")],
+    );
+    check(
         &format!("sink db = sqlite(path: \"x\", table: \"t(k)\")\n{SRC} | print"),
         &[("flow::sink::table", "\"t(k)\"")],
     );

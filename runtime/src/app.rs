@@ -40,6 +40,8 @@ struct Args {
 /// returns the process's exit code.
 pub fn main(pipeline: Pipeline) -> ExitCode {
     let args = <Args as clap::Parser>::parse();
+    #[cfg(feature = "failpoints")]
+    let _fail_points = crate::failpoint::setup();
     match run(pipeline, args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

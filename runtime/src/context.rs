@@ -2,7 +2,10 @@
 //! `await_termination`, graceful `stop`.
 
 use crate::checkpoint;
-use crate::dstream::{DStream, Graph, QueueInput, ReceiverInput, Stateful, TextFileInput};
+use crate::direct::DirectSource;
+use crate::dstream::{
+    DStream, DirectInput, Graph, QueueInput, ReceiverInput, Stateful, TextFileInput,
+};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -52,6 +55,7 @@ pub struct StreamingContext {
     exec: Arc<Executor>,
     graph: Arc<Graph>,
     inputs: Vec<Box<dyn Receiver>>,
+    direct: Vec<Arc<dyn DirectSource>>,
     bus: Arc<ListenerBus>,
     blocks: Arc<ReceivedBlockTracker>,
     termination: Arc<TerminationSignal>,
@@ -84,6 +88,7 @@ impl StreamingContext {
             rt,
             graph: Arc::new(Graph::new(batch_ms, remember_ms)),
             inputs: Vec::new(),
+            direct: Vec::new(),
             bus: Arc::new(ListenerBus::default()),
             blocks: Arc::new(ReceivedBlockTracker::default()),
             termination: Arc::new(TerminationSignal::default()),
@@ -116,6 +121,22 @@ impl StreamingContext {
         let stream = self.inputs.len();
         self.inputs.push(Box::new(receiver));
         DStream::new(Arc::new(ReceiverInput { stream }), self.graph.clone())
+    }
+
+    /// The records of a direct source (Spark's `createDirectStream`): each batch reads an
+    /// offset range of every partition, logged before the batch runs when a checkpoint
+    /// directory is set, so a restart reads exactly the same records again.
+    pub fn direct_stream(&mut self, source: impl DirectSource) -> DStream<String> {
+        let id = self.direct.len();
+        self.direct.push(Arc::new(source));
+        DStream::new(Arc::new(DirectInput { source: id }), self.graph.clone())
+    }
+
+    /// The lines of the messages of a Kafka topic, read directly (Spark's
+    /// `KafkaUtils.createDirectStream`).
+    #[cfg(feature = "kafka")]
+    pub fn kafka_stream(&mut self, spec: crate::direct::kafka::KafkaSpec) -> DStream<String> {
+        self.direct_stream(crate::direct::kafka::KafkaSource::new(spec))
     }
 
     /// Lines of the files that appear in `dir` (Spark's `textFileStream`): each batch
@@ -153,6 +174,7 @@ impl StreamingContext {
         }
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
         let (replayed, zero_ms, first) = self.recover(interval_ms)?;
+        let direct: Arc<[Arc<dyn DirectSource>]> = std::mem::take(&mut self.direct).into();
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (completed_tx, completed) = watch::channel(None);
         let scheduler = JobScheduler {
@@ -165,6 +187,8 @@ impl StreamingContext {
             termination: self.termination.clone(),
             completed: completed_tx,
             zero_ms,
+            direct: direct.clone(),
+            io: self.rt.handle().clone(),
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())
@@ -194,6 +218,9 @@ impl StreamingContext {
             blocks: self.blocks.clone(),
             bus: self.bus.clone(),
             jobs: jobs_tx,
+            direct,
+            cap: (self.settings.max_rate_per_partition > 0)
+                .then(|| (self.settings.max_rate_per_partition * interval_ms / 1_000).max(1)),
         };
         let generator = self
             .rt
@@ -245,12 +272,18 @@ impl StreamingContext {
             }
         };
         let mut replayed = Replayed::default();
-        if self.settings.write_ahead_log {
+        // Direct sources' ranges go to the driver log even without the receiver log.
+        if self.settings.write_ahead_log || !self.direct.is_empty() {
             let cfg = WalConfig {
                 fsync: FsyncPolicy::Batch,
                 ..WalConfig::new(&dir)
             };
-            let (logs, r) = recovery::open(&dir, self.inputs.len(), &cfg)?;
+            let receiver_logs = if self.settings.write_ahead_log {
+                self.inputs.len()
+            } else {
+                0
+            };
+            let (logs, r) = recovery::open(&dir, receiver_logs, &cfg)?;
             self.blocks = Arc::new(ReceivedBlockTracker::with_logs(logs, &r, interval_ms));
             replayed = r;
         }
@@ -395,12 +428,18 @@ impl StreamingContext {
     }
 
     /// Stops the context. Graceful: stop receiving, let every received record reach a
-    /// batch, finish every batch, then return. Otherwise: stop receiving and generating at
-    /// once, and finish only the batches already submitted.
+    /// batch, finish every batch, then return — but a batch still retrying a failed step
+    /// when the stop timeout (Spark's `gracefulStopTimeout`: 10 batch intervals, at least
+    /// 10 s) runs out is given up, left incomplete for a restart to run again. Otherwise:
+    /// stop receiving and generating at once, give up retries, and finish only the batches
+    /// already submitted.
     pub fn stop(&mut self, graceful: bool) -> Result<()> {
         let Some(running) = self.running.take() else {
             return Ok(());
         };
+        if !graceful {
+            self.termination.request_stop();
+        }
         self.rt.block_on(running.receivers.stop());
         let control = if graceful && self.termination.get() == Termination::Running {
             GeneratorControl::DrainUntil(self.clock.now_ms())
@@ -410,6 +449,14 @@ impl StreamingContext {
         running.control.send_replace(control);
         let _ = self.rt.block_on(running.generator);
         // The generator owned the only job sender: the scheduler ends after the last set.
+        let deadline = std::time::Instant::now()
+            + (self.settings.batch_interval * 10).max(std::time::Duration::from_secs(10));
+        while !running.scheduler.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                self.termination.request_stop();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let _ = running.scheduler.join();
         self.termination.set(Termination::Stopped);
         match self.termination.get() {

@@ -139,18 +139,32 @@ pub(crate) struct ReceiverInput {
 
 impl Node<String> for ReceiverInput {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
-        let parts = cx
-            .blocks
-            .of(self.stream)
-            .iter()
-            .map(|b| {
-                let b = b.clone();
-                Box::new(move || {
-                    Box::new(BlockRecords::new(b)) as Box<dyn Iterator<Item = String> + Send>
-                }) as Partition<String>
-            })
-            .collect();
-        Rdd { parts }
+        block_partitions(cx.blocks.of(self.stream))
+    }
+}
+
+/// A partition per block, each yielding the block's records.
+fn block_partitions(blocks: &[Arc<crate::block::Block>]) -> Rdd<String> {
+    let parts = blocks
+        .iter()
+        .map(|b| {
+            let b = b.clone();
+            Box::new(move || {
+                Box::new(BlockRecords::new(b)) as Box<dyn Iterator<Item = String> + Send>
+            }) as Partition<String>
+        })
+        .collect();
+    Rdd { parts }
+}
+
+/// The records a batch fetched from one direct source: one partition per source partition.
+pub(crate) struct DirectInput {
+    pub source: crate::direct::DirectId,
+}
+
+impl Node<String> for DirectInput {
+    fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
+        block_partitions(cx.blocks.fetched_of(self.source))
     }
 }
 

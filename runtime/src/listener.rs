@@ -60,6 +60,15 @@ pub enum StreamingEvent {
     ReceiverStopped(ReceiverInfo),
     /// Something went wrong that the pipeline carries on through.
     Warning(String),
+    /// A step of a batch failed (a sink, a direct source's fetch) and is tried again after
+    /// `delay_ms`; the batch does not complete, and later batches wait, until it succeeds.
+    BatchRetrying {
+        batch: BatchTime,
+        what: String,
+        attempt: u32,
+        error: String,
+        delay_ms: u64,
+    },
     /// Records a receiver dropped instead of storing, with why; `count` is since the last report.
     RecordsSkipped {
         stream: StreamId,
@@ -185,6 +194,16 @@ impl StreamingListener for ConsoleReporter {
                 count,
             } => eprintln!("sluice: stream {stream}: skipped {count} record(s): {reason}"),
             StreamingEvent::Warning(w) => eprintln!("sluice: warning: {w}"),
+            StreamingEvent::BatchRetrying {
+                batch,
+                what,
+                attempt,
+                error,
+                delay_ms,
+            } => eprintln!(
+                "sluice: batch {batch}: {what} failed (attempt {attempt}): {error}; \
+                 trying again in {delay_ms} ms"
+            ),
             StreamingEvent::BatchCompleted(b) if b.failure.is_some() => eprintln!(
                 "sluice: batch {} failed: {}",
                 b.batch_time,

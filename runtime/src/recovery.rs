@@ -12,6 +12,7 @@
 //! batch), and per stream the last block id and source position stored.
 
 use crate::block::{Block, StreamId};
+use crate::direct::{DirectId, OffsetRange, Offsets};
 use crate::time::BatchTime;
 use crate::wal::{Recovered, WalConfig, WalError, WriteAheadLog};
 use serde::{Deserialize, Serialize};
@@ -36,10 +37,12 @@ pub struct StoredBlock<'a> {
 pub enum TrackerEvent {
     /// A block was stored in its stream's receiver log (found there by stream and id).
     BlockAdded { stream: StreamId, id: u64 },
-    /// The blocks of batch `time`, by stream and id.
+    /// The blocks of batch `time`, by stream and id, and the offset ranges it reads from
+    /// each direct source (every partition, empty ranges included).
     BatchAllocated {
         time: u64,
         blocks: Vec<(StreamId, u64)>,
+        ranges: Vec<(DirectId, Vec<OffsetRange>)>,
     },
     /// Every output operation of batch `time` succeeded.
     BatchCompleted { time: u64 },
@@ -107,6 +110,10 @@ pub struct Logs {
 pub struct Replayed {
     pub unallocated: BTreeMap<StreamId, Vec<Arc<Block>>>,
     pub allocated: BTreeMap<BatchTime, BTreeMap<StreamId, Vec<Arc<Block>>>>,
+    /// The offset ranges of each allocated batch, per direct source.
+    pub ranges: BTreeMap<BatchTime, BTreeMap<DirectId, Vec<OffsetRange>>>,
+    /// Per direct source, where the next batch starts: the ends of the last logged ranges.
+    pub next_offsets: BTreeMap<DirectId, Offsets>,
     /// Allocated batches that did not complete, oldest first: to run again.
     pub pending: Vec<BatchTime>,
     /// Per stream: the next block id, and the position of the last block stored.
@@ -184,7 +191,17 @@ pub fn open(
                 blocks.insert((stream, id), block.clone());
                 out.unallocated.entry(stream).or_default().push(block);
             }
-            TrackerEvent::BatchAllocated { time, blocks: ids } => {
+            TrackerEvent::BatchAllocated {
+                time,
+                blocks: ids,
+                ranges,
+            } => {
+                for (source, rs) in &ranges {
+                    let next = out.next_offsets.entry(*source).or_default();
+                    next.extend(rs.iter().map(|r| (r.partition, r.until)));
+                }
+                out.ranges
+                    .insert(BatchTime(time), ranges.into_iter().collect());
                 let mut batch: BTreeMap<StreamId, Vec<Arc<Block>>> = BTreeMap::new();
                 for (stream, id) in ids {
                     if missing.remove(&(stream, id)) {
@@ -204,6 +221,7 @@ pub fn open(
             }
             TrackerEvent::BatchCleanup { before } => {
                 out.allocated = out.allocated.split_off(&BatchTime(before));
+                out.ranges = out.ranges.split_off(&BatchTime(before));
                 out.incomplete = out.incomplete.split_off(&BatchTime(before));
             }
         }

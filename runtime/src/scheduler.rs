@@ -1,12 +1,15 @@
 //! Spark's `JobGenerator` (the batch clock) and `JobScheduler` (runs job sets in order).
 
+use crate::block::Block;
 use crate::checkpoint::{self, Checkpoint, OperatorState};
+use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::Executor;
 use crate::listener::{BatchInfo, ListenerBus, StreamingEvent};
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock};
-use crate::tracker::ReceivedBlockTracker;
+use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
+use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use tokio::sync::watch;
 
@@ -29,9 +32,42 @@ pub enum Termination {
 pub(crate) struct TerminationSignal {
     state: Mutex<Option<Termination>>,
     changed: Condvar,
+    /// Set when `stop` begins: retries give up, so the batch stays incomplete.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl TerminationSignal {
+    pub fn request_stop(&self) {
+        let _s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_all();
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sleeps `d`, or less if a stop is requested meanwhile; true if it was.
+    pub fn sleep_unless_stopping(&self, d: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + d;
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.stopping() {
+                return true;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            s = self
+                .changed
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     pub fn set(&self, t: Termination) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // A failure is never overwritten by a later plain stop.
@@ -88,21 +124,106 @@ pub(crate) struct JobScheduler {
     pub completed: watch::Sender<Option<BatchTime>>,
     /// The zero time: one interval before the first batch the pipeline ever ran.
     pub zero_ms: u64,
+    /// The direct sources, by id.
+    pub direct: Arc<[Arc<dyn DirectSource>]>,
+    /// Where direct sources' fetches run.
+    pub io: tokio::runtime::Handle,
 }
 
+/// The first wait before a failed step of a batch is tried again; it doubles per attempt.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest wait between two attempts.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl JobScheduler {
-    /// Runs job sets in the order they arrive (which is time order) until the sender hangs up.
+    /// Runs job sets in the order they arrive (which is time order) until the sender hangs
+    /// up. Once a batch is given up (a stop during its retries, or a failure), the later
+    /// ones are not run either: none overtakes it.
     pub fn run(self, jobs: mpsc::Receiver<JobSet>) {
+        let mut given_up = false;
         for set in jobs {
-            self.run_job_set(set.info);
+            if !given_up {
+                given_up = !self.run_job_set(set.info);
+            }
         }
     }
 
-    fn run_job_set(&self, mut info: BatchInfo) {
+    /// Runs `step` until it succeeds, waiting [`RETRY_FIRST`], twice that, … up to
+    /// [`RETRY_MAX`] between attempts and posting each failure. Gives up with the last
+    /// error once `settings.batch_retries` attempts failed or the context is stopping.
+    fn with_retries(
+        &self,
+        t: BatchTime,
+        what: &str,
+        mut step: impl FnMut() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut delay = RETRY_FIRST;
+        let mut attempt = 0u32;
+        loop {
+            let error = match step() {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            attempt += 1;
+            if self.settings.batch_retries.is_some_and(|n| attempt > n)
+                || self.termination.stopping()
+            {
+                return Err(error);
+            }
+            self.bus.post(StreamingEvent::BatchRetrying {
+                batch: t,
+                what: what.to_string(),
+                attempt,
+                error: error.clone(),
+                delay_ms: delay.as_millis() as u64,
+            });
+            if self.termination.sleep_unless_stopping(delay) {
+                return Err(error);
+            }
+            delay = (delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// Fetches the offset ranges of batch `t` from the direct sources (once: a batch read
+    /// before, for a window, keeps its records) and keeps them with the batch.
+    fn fetch_direct(&self, t: BatchTime, blocks: &mut AllocatedBlocks) -> Result<(), String> {
+        for (&id, ranges) in &blocks.ranges {
+            if blocks.fetched.contains_key(&id) {
+                continue;
+            }
+            let source = self.direct[id].clone();
+            let mut fetched = Vec::new();
+            self.with_retries(t, &format!("reading {}", source.name()), || {
+                fetched = self.io.block_on(fetch_ranges(source.clone(), id, ranges))?;
+                Ok(())
+            })
+            .map_err(|e| format!("reading {}: {e}", source.name()))?;
+            for (b, skipped) in &fetched {
+                if *skipped > 0 {
+                    self.bus.post(StreamingEvent::Warning(format!(
+                        "batch {t}: {}: partition {}: skipped {skipped} record(s): {}",
+                        source.name(),
+                        b.id,
+                        crate::listener::SkipReason::InvalidUtf8
+                    )));
+                }
+            }
+            let fetched: Vec<Arc<Block>> = fetched.into_iter().map(|(b, _)| b).collect();
+            blocks.fetched.insert(id, fetched.clone());
+            self.blocks.set_fetched(t, id, fetched);
+        }
+        Ok(())
+    }
+
+    /// Runs batch `t`'s output operations; false if the batch was given up.
+    fn run_job_set(&self, mut info: BatchInfo) -> bool {
         let t = info.batch_time;
-        let blocks = self.blocks.blocks_of_batch(t);
+        let mut blocks = self.blocks.blocks_of_batch(t);
         info.processing_start = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchStarted(info.clone()));
+        if let Err(e) = self.fetch_direct(t, &mut blocks) {
+            return self.give_up(info, e);
+        }
         let cx = BatchCx {
             time: t,
             blocks,
@@ -116,6 +237,7 @@ impl JobScheduler {
                 .load(std::sync::atomic::Ordering::Relaxed),
         };
         let outputs = self.graph.outputs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut failed = None;
         for op in outputs.iter() {
             if op
                 .slide_ms
@@ -123,23 +245,33 @@ impl JobScheduler {
             {
                 continue;
             }
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx)));
-            let failure = match run {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(panic) => Some(panic_message(&*panic)),
-            };
-            if let Some(e) = failure {
-                let message = format!("output operation {} failed for batch {t}: {e}", op.name);
-                info.failure = Some(message.clone());
-                self.termination.set(Termination::Failed(message));
+            // An error (a sink or a file system that fails) is tried again; a panic is a
+            // bug in the pipeline and fails it at once.
+            let mut panicked = None;
+            let ran = self.with_retries(t, &format!("output operation {}", op.name), || {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
+                    Ok(r) => r,
+                    Err(panic) => {
+                        panicked = Some(panic_message(&*panic));
+                        Ok(())
+                    }
+                }
+            });
+            if let Some(e) = panicked.map(Err).unwrap_or(ran).err() {
+                failed = Some(format!(
+                    "output operation {} failed for batch {t}: {e}",
+                    op.name
+                ));
                 break;
             }
         }
         drop(outputs);
+        if let Some(message) = failed {
+            return self.give_up(info, message);
+        }
         info.processing_end = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchCompleted(info.clone()));
-        if info.failure.is_none() {
+        {
             // Without a checkpoint of this batch's state, the logged batches since the last
             // one must stay: a restart runs them again on the older state.
             let checkpointed = self.write_checkpoint(t);
@@ -165,7 +297,51 @@ impl JobScheduler {
             }
             self.completed.send_replace(Some(t));
         }
+        true
     }
+
+    /// Ends batch `info` as failed: it is not marked complete, so a restart runs it again.
+    /// A stop during its retries only stops the pipeline; any other failure fails it.
+    fn give_up(&self, mut info: BatchInfo, message: String) -> bool {
+        info.processing_end = Some(self.clock.now_ms());
+        info.failure = Some(message.clone());
+        self.bus.post(StreamingEvent::BatchCompleted(info));
+        if !self.termination.stopping() {
+            self.termination.set(Termination::Failed(message));
+        }
+        false
+    }
+}
+
+/// Reads `ranges` of one direct source, all partitions at once: a block per non-empty
+/// range, with how many of its records were skipped as not UTF-8.
+async fn fetch_ranges(
+    source: Arc<dyn DirectSource>,
+    id: DirectId,
+    ranges: &[OffsetRange],
+) -> Result<Vec<(Arc<Block>, u64)>, String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, range) in ranges.iter().copied().enumerate() {
+        if range.count() == 0 {
+            continue;
+        }
+        let source = source.clone();
+        tasks.spawn(async move { (i, range, source.fetch(range).await) });
+    }
+    let mut blocks = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (i, range, values) = done.map_err(|e| e.to_string())?;
+        let values = values.map_err(|e| {
+            format!(
+                "partition {} offsets {}..{}: {e}",
+                range.partition, range.from, range.until
+            )
+        })?;
+        let (block, skipped) = direct::to_block(id, &range, values);
+        blocks.push((i, Arc::new(block), skipped));
+    }
+    blocks.sort_by_key(|(i, _, _)| *i);
+    Ok(blocks.into_iter().map(|(_, b, s)| (b, s)).collect())
 }
 
 impl JobScheduler {
@@ -203,9 +379,10 @@ impl JobScheduler {
             batch_ms: self.settings.batch_interval.as_millis() as u64,
             operators,
         };
-        checkpoint::write(dir, &cp)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        crate::failpoint::crash_point!("checkpoint.before");
+        checkpoint::write(dir, &cp).map_err(|e| e.to_string())?;
+        crate::failpoint::crash_point!("checkpoint.after");
+        Ok(())
     }
 }
 
@@ -227,6 +404,10 @@ pub(crate) struct JobGenerator {
     pub blocks: Arc<ReceivedBlockTracker>,
     pub bus: Arc<ListenerBus>,
     pub jobs: mpsc::Sender<JobSet>,
+    /// The direct sources, by id.
+    pub direct: Arc<[Arc<dyn DirectSource>]>,
+    /// At most this many records per partition of a direct source per batch.
+    pub cap: Option<u64>,
 }
 
 /// What the context tells the generator while it runs.
@@ -256,7 +437,7 @@ impl JobGenerator {
         mut control: watch::Receiver<GeneratorControl>,
     ) {
         for t in pending {
-            self.generate(t);
+            self.generate(t).await;
         }
         let mut t = first;
         loop {
@@ -264,7 +445,7 @@ impl JobGenerator {
                 _ = self.clock.wait_till(t) => {}
                 _ = control.wait_for(|c| *c == GeneratorControl::Stop) => return,
             }
-            self.generate(BatchTime(t));
+            self.generate(BatchTime(t)).await;
             if let GeneratorControl::DrainUntil(until) = *control.borrow() {
                 if t >= until && !self.blocks.has_unallocated_blocks() {
                     return;
@@ -274,8 +455,45 @@ impl JobGenerator {
         }
     }
 
-    fn generate(&self, t: BatchTime) {
-        if let Err(e) = self.blocks.allocate_blocks_to_batch(t) {
+    /// The offset ranges batch `t` reads from each direct source. A source that cannot be
+    /// asked gets no range this batch (a warning says why); the next batch reads on from
+    /// where the last range ended.
+    async fn plan_direct(&self, t: BatchTime) -> BTreeMap<DirectId, Vec<OffsetRange>> {
+        let mut planned = BTreeMap::new();
+        for (id, source) in self.direct.iter().enumerate() {
+            let next = self.blocks.next_offsets(id);
+            let ranges = async {
+                let ends = source.end_offsets().await?;
+                let known = |n: &Offsets| ends.keys().all(|p| n.contains_key(p));
+                let start = match &next {
+                    Some(n) if known(n) => Offsets::new(),
+                    _ => source.start_offsets().await?,
+                };
+                direct::plan(next.as_ref(), &start, &ends, self.cap)
+                    .map_err(crate::receiver::BoxError::from)
+            };
+            match ranges.await {
+                Ok(r) => {
+                    planned.insert(id, r);
+                }
+                Err(e) => self.bus.post(StreamingEvent::Warning(format!(
+                    "batch {t}: {}: no records this batch: {e}",
+                    source.name()
+                ))),
+            }
+        }
+        planned
+    }
+
+    async fn generate(&self, t: BatchTime) {
+        // A batch recovered from the log keeps its logged ranges (the allocation below is
+        // then ignored): plan only new batches.
+        let ranges = if self.blocks.is_allocated(t) {
+            BTreeMap::new()
+        } else {
+            self.plan_direct(t).await
+        };
+        if let Err(e) = self.blocks.allocate_blocks_to_batch(t, ranges) {
             self.bus.post(StreamingEvent::Warning(format!(
                 "batch {t}: received blocks wait for a later batch, as the write-ahead log failed: {e}"
             )));
@@ -325,6 +543,8 @@ mod tests {
             blocks: blocks.clone(),
             bus,
             jobs: tx,
+            direct: Arc::new([]),
+            cap: None,
         };
         let (ctl, ctl_rx) = watch::channel(GeneratorControl::Run);
         let first = JobGenerator::first_batch_time(&*clock, 500);

@@ -37,6 +37,13 @@ pub struct Settings {
     /// Log every received block before it counts as received, and the block tracker's
     /// decisions before they take effect (`spark.streaming.receiver.writeAheadLog.enable`).
     pub write_ahead_log: bool,
+    /// At most this many records per second from each partition of a direct source; 0
+    /// for no limit (`spark.streaming.kafka.maxRatePerPartition`).
+    pub max_rate_per_partition: u64,
+    /// How many times a failed step of a batch (an output operation's error, a direct
+    /// source's fetch) is tried again before the pipeline fails; `None`: until it succeeds
+    /// or the pipeline stops. Later batches wait meanwhile.
+    pub batch_retries: Option<u32>,
 }
 
 /// Gains of the PID rate estimator, with Spark's defaults
@@ -80,6 +87,8 @@ impl Default for Settings {
             remember: Duration::ZERO,
             checkpoint_dir: None,
             write_ahead_log: false,
+            max_rate_per_partition: 0,
+            batch_retries: None,
         }
     }
 }

@@ -252,7 +252,10 @@ impl Jdbc {
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            tx.commit().await.map_err(|e| e.to_string())
+            crate::failpoint::crash_point!("sink_commit.before");
+            tx.commit().await.map_err(|e| e.to_string())?;
+            crate::failpoint::crash_point!("sink_commit.after");
+            Ok(())
         })
     }
 

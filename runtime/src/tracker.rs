@@ -1,6 +1,8 @@
 //! Spark's `ReceivedBlockTracker` and `ReceiverTracker`: blocks in, batches out.
 
 use crate::block::{Block, StreamId};
+use crate::direct::{DirectId, OffsetRange, Offsets};
+use crate::failpoint::crash_point;
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
 use crate::rate::RateSink;
 use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
@@ -11,10 +13,13 @@ use crate::wal::{WalError, WriteAheadLog};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// The blocks of one batch, per input stream.
+/// The input of one batch: blocks per receiver stream, and offset ranges per direct
+/// source with the records fetched for them (once the batch has fetched them).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatedBlocks {
     pub streams: BTreeMap<StreamId, Vec<Arc<Block>>>,
+    pub ranges: BTreeMap<DirectId, Vec<OffsetRange>>,
+    pub fetched: BTreeMap<DirectId, Vec<Arc<Block>>>,
 }
 
 impl AllocatedBlocks {
@@ -22,8 +27,15 @@ impl AllocatedBlocks {
         self.streams.get(&stream).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The fetched records of direct source `source`, a block per partition.
+    pub fn fetched_of(&self, source: DirectId) -> &[Arc<Block>] {
+        self.fetched.get(&source).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Records received, and offsets to read from direct sources.
     pub fn records(&self) -> u64 {
-        self.stream_records().values().sum()
+        let direct: u64 = self.ranges.values().flatten().map(OffsetRange::count).sum();
+        self.stream_records().values().sum::<u64>() + direct
     }
 
     /// Records per input stream.
@@ -40,10 +52,13 @@ struct TrackerState {
     unallocated: BTreeMap<StreamId, Vec<Arc<Block>>>,
     allocated: BTreeMap<BatchTime, AllocatedBlocks>,
     last_allocated: Option<BatchTime>,
+    /// Per direct source, where the next batch's ranges start.
+    next_offsets: BTreeMap<DirectId, Offsets>,
 }
 
-/// The write-ahead logs, when on: one per receiver for block data, one for the tracker's
-/// events.
+/// The write-ahead logs, when on: one for the tracker's events, and one per receiver for
+/// block data when the receiver write-ahead log is on (none when only direct sources'
+/// ranges are logged).
 struct TrackerLogs {
     driver: Mutex<WriteAheadLog>,
     receivers: Vec<Mutex<WriteAheadLog>>,
@@ -77,11 +92,14 @@ impl ReceivedBlockTracker {
                         *t,
                         AllocatedBlocks {
                             streams: streams.clone(),
+                            ranges: replayed.ranges.get(t).cloned().unwrap_or_default(),
+                            fetched: BTreeMap::new(),
                         },
                     )
                 })
                 .collect(),
             last_allocated: replayed.last_allocated(),
+            next_offsets: replayed.next_offsets.clone(),
         };
         ReceivedBlockTracker {
             state: Mutex::new(state),
@@ -115,7 +133,11 @@ impl ReceivedBlockTracker {
         now_ms: u64,
         position: Option<&str>,
     ) -> Result<(), (WalError, Block)> {
-        if let Some(logs) = &self.logs {
+        if let Some(log) = self
+            .logs
+            .as_ref()
+            .and_then(|l| l.receivers.get(block.stream))
+        {
             let stored = StoredBlock {
                 stream: block.stream,
                 id: block.id,
@@ -124,8 +146,9 @@ impl ReceivedBlockTracker {
                 position: position.map(Into::into),
             };
             let logged = (|| {
+                crash_point!("block_store.before");
                 {
-                    let mut log = lock(&logs.receivers[block.stream]);
+                    let mut log = lock(log);
                     log.append(now_ms, &recovery::encode(&stored))?;
                     log.sync()?;
                 }
@@ -133,7 +156,9 @@ impl ReceivedBlockTracker {
                     stream: block.stream,
                     id: block.id,
                 };
-                self.log_event(now_ms, &added)
+                self.log_event(now_ms, &added)?;
+                crash_point!("block_store.after");
+                Ok(())
             })();
             if let Err(e) = logged {
                 return Err((e, block));
@@ -151,25 +176,75 @@ impl ReceivedBlockTracker {
             .push(Arc::new(block));
     }
 
-    /// Moves every unallocated block to batch `t`. A time at or before the last allocated
-    /// one is ignored, so a batch is never allocated twice (Spark's guard, same reason).
-    /// If the allocation cannot be logged, the blocks stay unallocated for a later batch
-    /// (SPARK-23438) and the error is returned.
-    pub fn allocate_blocks_to_batch(&self, t: BatchTime) -> Result<(), WalError> {
+    /// Moves every unallocated block to batch `t`, with the offset ranges it reads from
+    /// direct sources. A time at or before the last allocated one is ignored, so a batch
+    /// is never allocated twice (Spark's guard, same reason). If the allocation cannot be
+    /// logged, the blocks stay unallocated and the ranges unread, for a later batch
+    /// (SPARK-23438), and the error is returned.
+    pub fn allocate_blocks_to_batch(
+        &self,
+        t: BatchTime,
+        ranges: BTreeMap<DirectId, Vec<OffsetRange>>,
+    ) -> Result<(), WalError> {
         let mut s = self.state();
         if s.last_allocated.is_some_and(|last| t <= last) {
             return Ok(());
         }
-        let blocks = s
-            .unallocated
-            .iter()
-            .flat_map(|(stream, v)| v.iter().map(|b| (*stream, b.id)))
-            .collect();
-        self.log_event(t.0, &TrackerEvent::BatchAllocated { time: t.0, blocks })?;
+        if let Some(logs) = &self.logs {
+            // Blocks of streams without a receiver log are not logged: a restart cannot
+            // read them again.
+            let blocks = s
+                .unallocated
+                .iter()
+                .filter(|(stream, _)| **stream < logs.receivers.len())
+                .flat_map(|(stream, v)| v.iter().map(|b| (*stream, b.id)))
+                .collect();
+            let ranges = ranges.iter().map(|(d, r)| (*d, r.clone())).collect();
+            crash_point!("allocation.before");
+            self.log_event(
+                t.0,
+                &TrackerEvent::BatchAllocated {
+                    time: t.0,
+                    blocks,
+                    ranges,
+                },
+            )?;
+            crash_point!("allocation.after");
+        }
+        for (source, rs) in &ranges {
+            let next = s.next_offsets.entry(*source).or_default();
+            next.extend(rs.iter().map(|r| (r.partition, r.until)));
+        }
         let streams = std::mem::take(&mut s.unallocated);
-        s.allocated.insert(t, AllocatedBlocks { streams });
+        s.allocated.insert(
+            t,
+            AllocatedBlocks {
+                streams,
+                ranges,
+                fetched: BTreeMap::new(),
+            },
+        );
         s.last_allocated = Some(t);
         Ok(())
+    }
+
+    /// Where the next batch's ranges of direct source `source` start, if a batch read it
+    /// before.
+    pub fn next_offsets(&self, source: DirectId) -> Option<Offsets> {
+        self.state().next_offsets.get(&source).cloned()
+    }
+
+    /// Keeps the records batch `t` fetched from direct source `source`, for windows that
+    /// look back at the batch.
+    pub fn set_fetched(&self, t: BatchTime, source: DirectId, blocks: Vec<Arc<Block>>) {
+        if let Some(b) = self.state().allocated.get_mut(&t) {
+            b.fetched.insert(source, blocks);
+        }
+    }
+
+    /// Whether batch `t` was allocated (now or before a restart).
+    pub fn is_allocated(&self, t: BatchTime) -> bool {
+        self.state().last_allocated.is_some_and(|last| t <= last)
     }
 
     pub fn blocks_of_batch(&self, t: BatchTime) -> AllocatedBlocks {
@@ -182,7 +257,10 @@ impl ReceivedBlockTracker {
 
     /// Records that every output of batch `t` succeeded, so a restart does not run it again.
     pub fn batch_completed(&self, t: BatchTime) -> Result<(), WalError> {
-        self.log_event(t.0, &TrackerEvent::BatchCompleted { time: t.0 })
+        crash_point!("batch_completed.before");
+        self.log_event(t.0, &TrackerEvent::BatchCompleted { time: t.0 })?;
+        crash_point!("batch_completed.after");
+        Ok(())
     }
 
     /// Forgets batches older than `before` (their jobs are done), and deletes log segments
@@ -326,14 +404,17 @@ mod tests {
         let t = ReceivedBlockTracker::default();
         t.add_block(block(0, 0, "a\n"), 0, None).unwrap();
         t.add_block(block(1, 0, "b\nc\n"), 0, None).unwrap();
-        t.allocate_blocks_to_batch(BatchTime(1_000)).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(1_000), Default::default())
+            .unwrap();
         t.add_block(block(0, 1, "d\n"), 0, None).unwrap();
-        t.allocate_blocks_to_batch(BatchTime(1_000)).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(1_000), Default::default())
+            .unwrap();
         assert!(
             t.has_unallocated_blocks(),
             "re-allocating a time is ignored"
         );
-        t.allocate_blocks_to_batch(BatchTime(2_000)).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(2_000), Default::default())
+            .unwrap();
         assert!(!t.has_unallocated_blocks());
         let b1 = t.blocks_of_batch(BatchTime(1_000));
         assert_eq!(b1.records(), 3);

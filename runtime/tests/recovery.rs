@@ -120,7 +120,8 @@ fn a_log_ending_in_an_allocation_reruns_that_batch_once_then_goes_on() {
         let t = previous_run(dir.path());
         t.add_block(block(0, &["a b"]), 1_500, None).unwrap();
         t.add_block(block(1, &["c"]), 1_600, None).unwrap();
-        t.allocate_blocks_to_batch(BatchTime(2_000)).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(2_000), Default::default())
+            .unwrap();
         t.add_block(block(2, &["d"]), 2_100, None).unwrap();
         recovery::write_metadata(
             dir.path(),
@@ -207,11 +208,14 @@ fn a_failed_allocation_write_keeps_the_blocks_for_a_later_batch() {
     let aside = dir.path().join("aside");
     std::fs::rename(&driver, &aside).unwrap();
     // SPARK-23438: the allocation cannot be logged, so it does not happen.
-    assert!(t.allocate_blocks_to_batch(BatchTime(1_000)).is_err());
+    assert!(t
+        .allocate_blocks_to_batch(BatchTime(1_000), Default::default())
+        .is_err());
     assert!(t.has_unallocated_blocks());
     assert_eq!(t.blocks_of_batch(BatchTime(1_000)).records(), 0);
     std::fs::rename(&aside, &driver).unwrap();
-    t.allocate_blocks_to_batch(BatchTime(2_000)).unwrap();
+    t.allocate_blocks_to_batch(BatchTime(2_000), Default::default())
+        .unwrap();
     assert_eq!(t.blocks_of_batch(BatchTime(2_000)).records(), 1);
     drop(t);
     let (_, replayed) = recovery::open(dir.path(), 1, &cfg).unwrap();
@@ -343,7 +347,8 @@ fn cleaning_after_a_batch_keeps_the_batches_still_to_run() {
     for (i, time) in [1_000u64, 2_000, 3_000].into_iter().enumerate() {
         t.add_block(block(i as u64, &["x"]), time - 500, None)
             .unwrap();
-        t.allocate_blocks_to_batch(BatchTime(time)).unwrap();
+        t.allocate_blocks_to_batch(BatchTime(time), Default::default())
+            .unwrap();
     }
     t.batch_completed(BatchTime(1_000)).unwrap();
     t.cleanup_old_batches(BatchTime(1_000)).unwrap();

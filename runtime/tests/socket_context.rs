@@ -190,32 +190,129 @@ fn graceful_stop_processes_everything_received_and_save_as_text_files_uses_spark
     assert_eq!(total, expected(&text));
 }
 
-struct Failing;
+/// What a sink kept, per (batch time, partition).
+type Written = Arc<Mutex<BTreeMap<(u64, usize), Vec<(String, i64)>>>>;
 
-impl PartitionSink<(String, i64)> for Failing {
+/// A sink that fails its first `failures` writes (a database that is down for a while),
+/// then keeps each (batch, partition) once, as the jdbc sink does with its commit markers.
+struct Flaky {
+    failures: Mutex<usize>,
+    written: Written,
+}
+
+impl PartitionSink<(String, i64)> for Flaky {
     fn name(&self) -> String {
-        "failing".into()
+        "flaky".into()
     }
     fn write_partition(
         &self,
-        _: BatchTime,
-        _: usize,
-        _: &mut dyn Iterator<Item = (String, i64)>,
+        t: BatchTime,
+        part: usize,
+        records: &mut dyn Iterator<Item = (String, i64)>,
     ) -> Result<(), String> {
-        Err("the database is gone".into())
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err("the database is gone".into());
+        }
+        self.written
+            .lock()
+            .unwrap()
+            .entry((t.0, part))
+            .or_insert_with(|| records.collect());
+        Ok(())
     }
 }
 
-#[test]
-fn a_failing_output_fails_the_batch_and_terminates_with_the_error() {
+fn flaky_context(
+    failures: usize,
+    retries: Option<u32>,
+) -> (StreamingContext, TcpListener, Arc<Events>, Written) {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
-    let mut ssc = StreamingContext::new(settings()).unwrap();
+    let mut ssc = StreamingContext::new(Settings {
+        batch_retries: retries,
+        ..settings()
+    })
+    .unwrap();
     let events = Arc::new(Events::default());
     ssc.add_listener(events.clone());
+    let written = Arc::default();
     ssc.socket_text_stream("127.0.0.1", port)
         .map(|w| (w, 1i64))
-        .foreach_partition(Failing);
+        .foreach_partition(Flaky {
+            failures: Mutex::new(failures),
+            written: Arc::clone(&written),
+        });
+    (ssc, server, events, written)
+}
+
+/// The retries the listener heard of: (attempt, delay in ms).
+fn retries(events: &Events) -> Vec<(u32, u64)> {
+    events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::BatchRetrying {
+                attempt,
+                delay_ms,
+                error,
+                what,
+                ..
+            } => {
+                assert!(error.contains("the database is gone"), "{error}");
+                assert!(what.contains("foreachPartition(flaky)"), "{what}");
+                Some((*attempt, *delay_ms))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_failing_output_is_retried_with_backoff_and_later_batches_wait_for_it() {
+    let (mut ssc, server, events, written) = flaky_context(3, None);
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(b"a\nb\n").unwrap();
+    let total = || -> BTreeMap<String, i64> {
+        let mut m = BTreeMap::new();
+        for (k, v) in written.lock().unwrap().values().flatten() {
+            *m.entry(k.clone()).or_default() += v;
+        }
+        m
+    };
+    for _ in 0..400 {
+        if total().len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ssc.stop(true).unwrap();
+    assert_eq!(total(), BTreeMap::from([("a".into(), 1), ("b".into(), 1)]));
+    assert_eq!(retries(&events), [(1, 100), (2, 200), (3, 400)]);
+    let completed: Vec<(BatchTime, bool)> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::BatchCompleted(b) => Some((b.batch_time, b.failure.is_none())),
+            _ => None,
+        })
+        .collect();
+    assert!(completed.iter().all(|(_, ok)| *ok), "{completed:?}");
+    assert!(
+        completed.windows(2).all(|w| w[0].0 < w[1].0),
+        "no batch overtook the retried one: {completed:?}"
+    );
+}
+
+#[test]
+fn a_failing_output_fails_the_pipeline_once_its_retries_run_out() {
+    let (mut ssc, server, events, written) = flaky_context(usize::MAX, Some(2));
     ssc.start().unwrap();
     let (mut conn, _) = server.accept().unwrap();
     conn.write_all(b"a\nb\n").unwrap();
@@ -225,8 +322,10 @@ fn a_failing_output_fails_the_batch_and_terminates_with_the_error() {
     };
     assert!(message.contains("the database is gone"), "{message}");
     assert!(ssc.stop(true).is_err(), "stop reports the failure");
+    assert_eq!(retries(&events), [(1, 100), (2, 200)]);
+    assert!(written.lock().unwrap().is_empty());
     let failed = events.0.lock().unwrap().iter().any(|e| {
-        matches!(e, StreamingEvent::BatchCompleted(b) if b.failure.as_deref().is_some_and(|f| f.contains("foreachPartition(failing)")))
+        matches!(e, StreamingEvent::BatchCompleted(b) if b.failure.as_deref().is_some_and(|f| f.contains("foreachPartition(flaky)")))
     });
     assert!(failed, "the listener saw the failed batch");
 }

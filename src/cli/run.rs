@@ -10,6 +10,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+/// How a pipeline program is built.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct BuildOptions {
+    /// Build without optimisations (faster to build, slower to run).
+    #[arg(long)]
+    pub dev: bool,
+    /// Build with fail points, for crash tests: run the program with
+    /// `FAILPOINTS=<point>=return` and it kills itself (SIGKILL) there
+    /// (docs/fault-tolerance.md lists the points).
+    #[arg(long)]
+    pub fail_points: bool,
+}
+
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// The pipeline to run.
@@ -29,9 +42,8 @@ pub struct RunArgs {
     /// Adapt receivers' rates to what the pipeline processes.
     #[arg(long)]
     backpressure: bool,
-    /// Build without optimisations (faster to build, slower to run).
-    #[arg(long)]
-    dev: bool,
+    #[command(flatten)]
+    build: BuildOptions,
     /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
     /// once, then close — `nc -lk` built in, for trying a pipeline without a server.
     #[arg(long)]
@@ -42,7 +54,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, String> {
-    let binary = match build(&args.file, args.dev)? {
+    let binary = match build(&args.file, args.build)? {
         Some(b) => b,
         None => return Ok(ExitCode::FAILURE),
     };
@@ -85,8 +97,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
 /// `sluice check FILE --checkpoint DIR`: builds the program and asks it whether it could
 /// resume from the checkpoint in `dir` (only the program knows its state types as the
 /// checkpoint records them).
-pub fn check_checkpoint(file: &Path, dir: &Path, dev: bool) -> Result<ExitCode, String> {
-    let Some(binary) = build(file, dev)? else {
+pub fn check_checkpoint(file: &Path, dir: &Path, opts: BuildOptions) -> Result<ExitCode, String> {
+    let Some(binary) = build(file, opts)? else {
         return Ok(ExitCode::FAILURE);
     };
     let status = Command::new(&binary)
@@ -140,7 +152,8 @@ fn target_dir() -> PathBuf {
 
 /// Builds the program for `file`, or finds it already built. `None`: the file has errors
 /// (already reported).
-pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
+pub fn build(file: &Path, opts: BuildOptions) -> Result<Option<PathBuf>, String> {
+    let dev = opts.dev;
     let (src, label) = read_flow(file)?;
     let name = program_name(file);
     let program = match sluice_dsl::program(&src, &name, &label) {
@@ -156,15 +169,13 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = workspace.join("runtime");
     let main_rs = program.main_rs;
+    let mut features = program.runtime_features;
+    if opts.fail_points {
+        features.push("failpoints");
+    }
     let profile = if dev { "dev" } else { "release" };
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        env!("CARGO_PKG_VERSION"),
-        &main_rs,
-        &program.runtime_features,
-        profile,
-    )
-        .hash(&mut h);
+    (env!("CARGO_PKG_VERSION"), &main_rs, &features, profile).hash(&mut h);
     hash_sources(&runtime, &mut h);
     let key = format!("{name}-{:016x}", h.finish());
     // The package is named by the hash too: pipelines share one target directory, and two
@@ -174,7 +185,7 @@ pub fn build(file: &Path, dev: bool) -> Result<Option<PathBuf>, String> {
         "[package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [dependencies]\nsluice-runtime = {{ path = {:?}, features = {:?} }}\n\n[workspace]\n",
         runtime.display().to_string(),
-        program.runtime_features,
+        features,
     );
     let dir = cache_root().join("pipelines").join(&key);
     let binary = dir.join("bin").join(&name);

@@ -181,3 +181,33 @@ pub fn check_int_range(
     cx.report(Diagnostic::error("flow::arg::range", e.span, message(n)).label(label));
     None
 }
+
+/// The literal string written for parameter `name` (by name, or at `position`), which must
+/// be one of `choices`: `Some(None)` when it is not written, `None` after reporting a
+/// `flow::arg::choice` error (not one of them, or not a literal).
+pub fn choice(
+    cx: &mut Cx,
+    stage: &Stage,
+    (position, name): (usize, &str),
+    choices: &[&'static str],
+) -> Option<Option<&'static str>> {
+    use sluice_grammar::ast::ExprKind;
+    let Some(e) = written(stage, position, name) else {
+        return Some(None);
+    };
+    if let ExprKind::Str(s) = &e.kind {
+        if let Some(c) = choices.iter().find(|c| **c == s.as_str()) {
+            return Some(Some(c));
+        }
+    }
+    let listed: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+    cx.report(
+        Diagnostic::error(
+            "flow::arg::choice",
+            e.span,
+            format!("`{name}` is one of {}", listed.join(", ")),
+        )
+        .label("not one of them"),
+    );
+    None
+}

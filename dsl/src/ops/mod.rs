@@ -19,6 +19,7 @@ mod glom;
 mod group_by_key;
 mod group_by_key_and_window;
 mod join;
+mod kafka;
 mod map;
 mod map_partitions;
 mod map_values;
@@ -94,6 +95,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &queue_stream::SPEC,
     &redis::SPEC,
     &nats::SPEC,
+    &kafka::SPEC,
     &receiver::SPEC,
     &map::SPEC,
     &flat_map::SPEC,
@@ -132,7 +134,8 @@ pub const OPERATORS: &[&OpSpec] = &[
 
 /// Sources whose runtime support is an optional feature of `sluice-runtime`: a program
 /// using one enables that feature.
-pub const RUNTIME_FEATURES: &[(&str, &str)] = &[("redis", "redis"), ("nats", "nats")];
+pub const RUNTIME_FEATURES: &[(&str, &str)] =
+    &[("redis", "redis"), ("nats", "nats"), ("kafka", "kafka")];
 
 /// The key and value types of a pair stream, or a `not_a_pair` diagnostic naming `op`.
 pub(crate) fn expect_pair(

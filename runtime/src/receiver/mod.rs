@@ -486,7 +486,9 @@ mod tests {
         sup.cut_block();
         sup.push("c\n", 1);
         sup.cut_block();
-        tracker.allocate_blocks_to_batch(BatchTime(1)).unwrap();
+        tracker
+            .allocate_blocks_to_batch(BatchTime(1), Default::default())
+            .unwrap();
         let blocks = tracker.blocks_of_batch(BatchTime(1));
         let ids: Vec<u64> = blocks.of(3).iter().map(|b| b.id).collect();
         assert_eq!(ids, [0, 1]);
@@ -545,7 +547,9 @@ mod tests {
         sup.cut_block();
         assert_eq!(starts.load(Ordering::SeqCst), 2);
         assert_eq!(stops.load(Ordering::SeqCst), 2);
-        tracker.allocate_blocks_to_batch(BatchTime(1)).unwrap();
+        tracker
+            .allocate_blocks_to_batch(BatchTime(1), Default::default())
+            .unwrap();
         let blocks = tracker.blocks_of_batch(BatchTime(1));
         let data: Vec<&str> = blocks.of(3).iter().map(|b| b.data.as_str()).collect();
         assert_eq!(data, ["four\nfive\n", "one\nthree\n"]);

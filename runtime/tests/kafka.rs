@@ -1,0 +1,227 @@
+//! The Kafka direct source against a real Kafka-protocol broker that `scripts/test.sh`
+//! starts (tansu): every record is read by exactly one batch, `maxRatePerPartition` caps
+//! each batch, and after a failed batch a restart reads exactly the logged ranges again,
+//! then goes on after them.
+
+mod common;
+
+use common::{service, Events};
+use rskafka::client::partition::{Compression, UnknownTopicHandling};
+use rskafka::client::ClientBuilder;
+use rskafka::record::Record;
+use sluice_runtime::direct::kafka::{KafkaSpec, StartAt};
+use sluice_runtime::{Settings, StreamingContext, StreamingEvent, Termination};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PARTITIONS: i32 = 3;
+
+/// Creates `topic` with [`PARTITIONS`] partitions and writes `n` records `r{i} w{i % 7}`,
+/// record `i` to partition `i % PARTITIONS`.
+fn produce(broker: &str, topic: &str, n: usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = ClientBuilder::new(vec![broker.to_string()])
+            .build()
+            .await
+            .expect("connect to the test broker");
+        client
+            .controller_client()
+            .unwrap()
+            .create_topic(topic, PARTITIONS, 1, 5_000)
+            .await
+            .expect("create the topic");
+        for p in 0..PARTITIONS {
+            let c = client
+                .partition_client(topic, p, UnknownTopicHandling::Retry)
+                .await
+                .unwrap();
+            let records: Vec<Record> = (0..n)
+                .filter(|i| *i as i32 % PARTITIONS == p)
+                .map(|i| Record {
+                    key: None,
+                    value: Some(format!("r{i} w{}", i % 7).into_bytes()),
+                    headers: BTreeMap::new(),
+                    timestamp: rskafka::chrono::DateTime::from_timestamp_millis(1_700_000_000_000)
+                        .unwrap(),
+                })
+                .collect();
+            // Several produce requests, so the partitions hold several record batches.
+            for chunk in records.chunks(97) {
+                c.produce(chunk.to_vec(), Compression::NoCompression)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+}
+
+fn topic_name(test: &str) -> String {
+    format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    )
+}
+
+/// Per batch time, the records it saw (sorted).
+type Seen = Arc<Mutex<BTreeMap<u64, Vec<String>>>>;
+
+fn context(
+    broker: &str,
+    topic: &str,
+    dir: &std::path::Path,
+    max_rate: u64,
+    fail_batch: Option<usize>,
+) -> (StreamingContext, Seen, Arc<Events>) {
+    let settings = Settings {
+        batch_interval: Duration::from_millis(100),
+        checkpoint_dir: Some(dir.to_path_buf()),
+        max_rate_per_partition: max_rate,
+        ..Settings::default()
+    };
+    let mut ssc = StreamingContext::new(settings).unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    let seen = Seen::default();
+    let out = seen.clone();
+    let mut spec = KafkaSpec::new(broker, topic);
+    spec.start = StartAt::Earliest;
+    let batches_with_data = Arc::new(Mutex::new(0usize));
+    ssc.kafka_stream(spec).foreach_rdd(move |mut records, t| {
+        if records.is_empty() {
+            return;
+        }
+        records.sort();
+        out.lock().unwrap().insert(t.0, records);
+        let mut n = batches_with_data.lock().unwrap();
+        *n += 1;
+        if Some(*n) == fail_batch {
+            panic!("the output fails on batch {t}");
+        }
+    });
+    (ssc, seen, events)
+}
+
+fn all_records(n: usize) -> Vec<String> {
+    let mut v: Vec<String> = (0..n).map(|i| format!("r{i} w{}", i % 7)).collect();
+    v.sort();
+    v
+}
+
+/// Waits for `cond`; on a timeout, fails with the warnings and retries the context posted.
+fn eventually(events: &Events, what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let trouble: Vec<String> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                StreamingEvent::Warning(_) | StreamingEvent::BatchRetrying { .. }
+            )
+        })
+        .map(|e| format!("{e:?}"))
+        .collect();
+    panic!("not reached in 30 s: {what}; the context said: {trouble:#?}");
+}
+
+fn seen_records(seen: &Seen) -> Vec<String> {
+    let mut v: Vec<String> = seen.lock().unwrap().values().flatten().cloned().collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_record_lands_in_one_batch_and_the_rate_caps_each_batch() {
+    let Some(broker) = service("SLUICE_TEST_KAFKA_BROKER") else {
+        return;
+    };
+    let topic = topic_name("capped");
+    let n = 3_000;
+    produce(&broker, &topic, n);
+    let dir = tempfile::tempdir().unwrap();
+    // 2 000 records/s per partition at 100 ms batches: at most 200 per partition a batch.
+    let (mut ssc, seen, events) = context(&broker, &topic, dir.path(), 2_000, None);
+    ssc.start().unwrap();
+    eventually(&events, "every record was read", || {
+        seen_records(&seen).len() >= n
+    });
+    ssc.stop(true).unwrap();
+    assert_eq!(
+        seen_records(&seen),
+        all_records(n),
+        "each record exactly once"
+    );
+    let sizes: Vec<usize> = seen.lock().unwrap().values().map(Vec::len).collect();
+    assert!(
+        sizes.iter().all(|s| *s <= 200 * PARTITIONS as usize),
+        "capped batches: {sizes:?}"
+    );
+    assert!(sizes.len() >= 5, "the cap spread the topic: {sizes:?}");
+    // The listener's input size is the ranges' size.
+    let counted: u64 = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::BatchCompleted(b) => Some(b.records),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(counted, n as u64);
+}
+
+#[test]
+fn a_restart_reads_the_logged_ranges_of_an_unfinished_batch_again_then_goes_on() {
+    let Some(broker) = service("SLUICE_TEST_KAFKA_BROKER") else {
+        return;
+    };
+    let topic = topic_name("replayed");
+    let n = 2_400;
+    produce(&broker, &topic, n);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ssc, seen, _) = context(&broker, &topic, dir.path(), 1_000, Some(3));
+    ssc.start().unwrap();
+    let ended = ssc.await_termination(Some(Duration::from_secs(30)));
+    assert!(matches!(ended, Termination::Failed(_)), "{ended:?}");
+    assert!(ssc.stop(false).is_err());
+    drop(ssc);
+    let first_run = seen.lock().unwrap().clone();
+    let (&failed_at, failed_records) = first_run.iter().next_back().unwrap();
+    assert_eq!(first_run.len(), 3);
+
+    // New records after the crash must come after the logged ranges, never inside them.
+    let (mut ssc, seen, events) = context(&broker, &topic, dir.path(), 1_000, None);
+    ssc.start().unwrap();
+    eventually(&events, "the rest was read", || {
+        let done: usize = first_run.values().take(2).map(Vec::len).sum();
+        seen_records(&seen).len() + done >= n
+    });
+    ssc.stop(true).unwrap();
+    let second_run = seen.lock().unwrap().clone();
+    assert_eq!(
+        second_run.get(&failed_at),
+        Some(failed_records),
+        "the unfinished batch ran again, at its time, on the same records"
+    );
+    let mut all: Vec<String> = first_run
+        .range(..failed_at)
+        .chain(second_run.iter())
+        .flat_map(|(_, r)| r.clone())
+        .collect();
+    all.sort();
+    assert_eq!(all, all_records(n), "0 lost, 0 duplicated");
+}

@@ -72,7 +72,7 @@ fn sigterm_stops_gracefully_after_finishing_what_was_received() {
         ),
     );
     // Build first, so that the run below starts at once. (`sluice run` finds the build.)
-    build_flow(&flow);
+    build_flow(&flow, &[]);
 
     let child = sluice()
         .args(["run", "--dev"])

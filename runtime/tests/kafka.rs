@@ -5,56 +5,34 @@
 
 mod common;
 
-use common::{service, Events};
-use rskafka::client::partition::{Compression, UnknownTopicHandling};
-use rskafka::client::ClientBuilder;
-use rskafka::record::Record;
+use common::{kafka, service, Events};
 use sluice_runtime::direct::kafka::{KafkaSpec, StartAt};
 use sluice_runtime::{Settings, StreamingContext, StreamingEvent, Termination};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const PARTITIONS: i32 = 3;
+const PARTITIONS: usize = 3;
 
 /// Creates `topic` with [`PARTITIONS`] partitions and writes `n` records `r{i} w{i % 7}`,
-/// record `i` to partition `i % PARTITIONS`.
-fn produce(broker: &str, topic: &str, n: usize) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let client = ClientBuilder::new(vec![broker.to_string()])
-            .build()
-            .await
-            .expect("connect to the test broker");
-        client
-            .controller_client()
-            .unwrap()
-            .create_topic(topic, PARTITIONS, 1, 5_000)
-            .await
-            .expect("create the topic");
-        for p in 0..PARTITIONS {
-            let c = client
-                .partition_client(topic, p, UnknownTopicHandling::Retry)
-                .await
-                .unwrap();
-            let records: Vec<Record> = (0..n)
-                .filter(|i| *i as i32 % PARTITIONS == p)
-                .map(|i| Record {
-                    key: None,
-                    value: Some(format!("r{i} w{}", i % 7).into_bytes()),
-                    headers: BTreeMap::new(),
-                    timestamp: rskafka::chrono::DateTime::from_timestamp_millis(1_700_000_000_000)
-                        .unwrap(),
-                })
-                .collect();
-            // Several produce requests, so the partitions hold several record batches.
-            for chunk in records.chunks(97) {
-                c.produce(chunk.to_vec(), Compression::NoCompression)
-                    .await
-                    .unwrap();
-            }
+/// record `i` to partition `i % PARTITIONS`, in record batches of 97.
+fn produce(broker: &str, topic: &str, n: usize) -> kafka::Topic {
+    produce_in_batches(broker, topic, n, 97)
+}
+
+fn produce_in_batches(broker: &str, topic: &str, n: usize, batch: usize) -> kafka::Topic {
+    let t = kafka::Topic::create(broker, topic, PARTITIONS as i32);
+    for p in 0..PARTITIONS {
+        let lines: Vec<String> = (0..n)
+            .filter(|i| i % PARTITIONS == p)
+            .map(|i| format!("r{i} w{}", i % 7))
+            .collect();
+        // Several produce requests, so the partitions hold several record batches.
+        for chunk in lines.chunks(batch) {
+            t.produce(p, chunk);
         }
-    });
+    }
+    t
 }
 
 fn topic_name(test: &str) -> String {
@@ -166,7 +144,7 @@ fn every_record_lands_in_one_batch_and_the_rate_caps_each_batch() {
     );
     let sizes: Vec<usize> = seen.lock().unwrap().values().map(Vec::len).collect();
     assert!(
-        sizes.iter().all(|s| *s <= 200 * PARTITIONS as usize),
+        sizes.iter().all(|s| *s <= 200 * PARTITIONS),
         "capped batches: {sizes:?}"
     );
     assert!(sizes.len() >= 5, "the cap spread the topic: {sizes:?}");
@@ -182,6 +160,28 @@ fn every_record_lands_in_one_batch_and_the_rate_caps_each_batch() {
         })
         .sum();
     assert_eq!(counted, n as u64);
+}
+
+/// Ranges that start inside a record batch — here every range but the first, each
+/// partition being one batch of 20 — are read whole.
+#[test]
+fn ranges_inside_one_record_batch_are_read_whole() {
+    let Some(broker) = service("SLUICE_TEST_KAFKA_BROKER") else {
+        return;
+    };
+    let topic = topic_name("inside");
+    let n = 60;
+    produce_in_batches(&broker, &topic, n, 20);
+    let dir = tempfile::tempdir().unwrap();
+    // 30 records/s per partition at 100 ms batches: 3 records per partition a batch.
+    let (mut ssc, seen, events) = context(&broker, &topic, dir.path(), 30, None);
+    ssc.start().unwrap();
+    eventually(&events, "every record was read", || {
+        seen_records(&seen).len() >= n
+    });
+    ssc.stop(true).unwrap();
+    assert_eq!(seen_records(&seen), all_records(n));
+    assert!(seen.lock().unwrap().len() >= 7, "3 a partition a batch");
 }
 
 #[test]
@@ -224,4 +224,36 @@ fn a_restart_reads_the_logged_ranges_of_an_unfinished_batch_again_then_goes_on()
         .collect();
     all.sort();
     assert_eq!(all, all_records(n), "0 lost, 0 duplicated");
+}
+
+/// SPARK-20050: a graceful stop left the last batch's offsets uncommitted, so a restart
+/// read it again. Here the last batch's completion is logged before the stop returns: a
+/// restart reads nothing twice and goes on with what arrives after.
+#[test]
+fn after_a_graceful_stop_a_restart_reads_nothing_again() {
+    let Some(broker) = service("SLUICE_TEST_KAFKA_BROKER") else {
+        return;
+    };
+    let topic = topic_name("graceful");
+    let n = 900;
+    let t = produce(&broker, &topic, n);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ssc, seen, events) = context(&broker, &topic, dir.path(), 0, None);
+    ssc.start().unwrap();
+    eventually(&events, "the topic was read", || {
+        seen_records(&seen).len() >= n
+    });
+    ssc.stop(true).unwrap();
+    drop(ssc);
+
+    let (mut ssc, seen, events) = context(&broker, &topic, dir.path(), 0, None);
+    ssc.start().unwrap();
+    // More records, in the same partitions, after the restart.
+    t.produce(1, &["after the restart".to_string()]);
+    eventually(&events, "the new record was read", || {
+        !seen_records(&seen).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    ssc.stop(true).unwrap();
+    assert_eq!(seen_records(&seen), ["after the restart"]);
 }

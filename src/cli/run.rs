@@ -51,6 +51,11 @@ pub struct RunArgs {
     /// The port `--feed` listens on.
     #[arg(long, default_value_t = 9999)]
     feed_port: u16,
+    /// Start the pipeline again whenever it dies (a crash, a kill, a failed batch), after
+    /// 1 s, 2 s, … up to 30 s; it resumes from its checkpoint. SIGINT and SIGTERM are
+    /// passed on and stop it for good.
+    #[arg(long)]
+    supervise: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, String> {
@@ -75,7 +80,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         cmd.arg("--backpressure");
     }
     let feeder = match &args.feed {
-        Some(path) => start_feed(path, args.feed_port)?,
+        Some(path) => Some(start_feed(path, args.feed_port)?),
+        None if args.supervise => None,
         None => {
             // Become the pipeline, so that signals reach it directly.
             use std::os::unix::process::CommandExt;
@@ -83,15 +89,69 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             return Err(format!("cannot start {}: {e}", binary.display()));
         }
     };
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let status = if args.supervise {
+        supervise(&mut cmd)
+    } else {
+        cmd.status()
+    }
+    .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     drop(feeder);
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
         None => ExitCode::FAILURE,
     })
+}
+
+/// Runs `cmd` until it exits cleanly, starting it again whenever it ends otherwise — after
+/// 1 s, doubling up to 30 s, back to 1 s once a run lasted a minute. On SIGINT or SIGTERM
+/// the program gets SIGTERM (a graceful stop) and its status ends the supervision; between
+/// two runs, the supervision just ends, successfully.
+fn supervise(cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let tick = Duration::from_millis(50);
+    let mut backoff = Duration::from_secs(1);
+    let mut restart = 0;
+    loop {
+        restart += 1;
+        let started = Instant::now();
+        let mut child = cmd.spawn()?;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if stop.load(Ordering::SeqCst) {
+                // SAFETY: kill(2) with a child's pid and a valid signal has no memory effects.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+                break child.wait()?;
+            }
+            std::thread::sleep(tick);
+        };
+        if status.success() || stop.load(Ordering::SeqCst) {
+            return Ok(status);
+        }
+        if started.elapsed() >= Duration::from_secs(60) {
+            backoff = Duration::from_secs(1);
+        }
+        eprintln!(
+            "sluice: the pipeline ended ({status}); restart {restart} in {} s",
+            backoff.as_secs()
+        );
+        let resume = Instant::now() + backoff;
+        while Instant::now() < resume {
+            if stop.load(Ordering::SeqCst) {
+                // Stopped between two runs: nothing is left running, a clean stop.
+                return Ok(std::os::unix::process::ExitStatusExt::from_raw(0));
+            }
+            std::thread::sleep(tick);
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
 }
 
 /// `sluice check FILE --checkpoint DIR`: builds the program and asks it whether it could

@@ -1,6 +1,7 @@
 //! Helpers the end-to-end tests share: the CLI, services, feeders, expected counts.
 #![allow(dead_code, unused_imports)]
 
+pub mod kafka;
 mod services;
 pub use services::{pg_client, service};
 
@@ -67,10 +68,11 @@ pub fn write_flow(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Builds `file` with `sluice build --dev` and returns the program's path.
-pub fn build_flow(file: &Path) -> PathBuf {
+/// Builds `file` with `sluice build --dev ARGS…` and returns the program's path.
+pub fn build_flow(file: &Path, args: &[&str]) -> PathBuf {
     let built = sluice()
         .args(["build", "--dev"])
+        .args(args)
         .arg(file)
         .output()
         .expect("run sluice build");

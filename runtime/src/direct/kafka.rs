@@ -151,15 +151,22 @@ impl DirectSource for KafkaSource {
             let mut values = Vec::with_capacity(range.count() as usize);
             let mut next = range.from;
             // Where the next request asks from: `next`, or further back when the broker
-            // answered from a later record batch than the one holding `next` (tansu 0.6
-            // answers from the first batch that starts at or after the offset asked).
+            // answered from a later record batch than the one holding `next`, or with
+            // nothing (tansu 0.6 answers from the first batch that starts at or after the
+            // offset asked).
             let mut at = next;
             let mut back = 1;
             let mut low = None;
             while next < range.until {
                 let (records, high) = c.fetch_records(at, 1..self.spec.fetch_bytes, 500).await?;
                 let first = records.iter().map(|r| r.offset).min();
-                if first.is_some_and(|f| f > next) {
+                // Records from a later batch, or none though the partition goes on past
+                // `next`: the batch holding `next` was skipped.
+                let skipped = match first {
+                    Some(f) => f > next,
+                    None => high > next,
+                };
+                if skipped {
                     let low = match low {
                         Some(l) => l,
                         None => *low.insert(c.get_offset(OffsetAt::Earliest).await?),

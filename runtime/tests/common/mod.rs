@@ -1,6 +1,8 @@
 //! Helpers shared by the runtime's integration tests.
 #![allow(dead_code, unused_imports)]
 
+#[path = "../../../tests/common/kafka.rs"]
+pub mod kafka;
 #[path = "../../../tests/common/services.rs"]
 mod services;
 pub use services::{pg_client, service};

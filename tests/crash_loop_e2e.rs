@@ -1,0 +1,424 @@
+//! Zero data loss and no double counting across `kill -9`, as a user deploys it: a pipeline
+//! built with `sluice build --fail-points`, killed 20 times (`SLUICE_KILLS`) while a feeder
+//! keeps adding input, restarted each time, and finally stopped when its output adds up;
+//! the output must then equal what was fed, exactly. Every other kill is a SIGKILL at a
+//! seeded random moment (`SLUICE_CRASH_SEED`); the others are fail points — the program
+//! kills itself just before or just after a write-ahead log write, a batch allocation, a
+//! sink commit, a checkpoint or a batch completion. Three pipelines: a Redis stream with
+//! the write-ahead log into PostgreSQL; the same into `updateStateByKey` state restored
+//! from checkpoints; and a Kafka direct source into PostgreSQL with per-key sequence
+//! numbers, so every single record is accounted for. The oracle never deduplicates: a
+//! record counted twice is a failure.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+fn start(binary: &Path, dir: &Path, env: &[(String, String)], fail_point: Option<&str>) -> Child {
+    let mut cmd = Command::new(binary);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
+    cmd.current_dir(dir)
+        .args(["--batch-log", "batches.jsonl"])
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if let Some(p) = fail_point {
+        cmd.env("FAILPOINTS", p);
+    }
+    cmd.spawn().expect("start the pipeline")
+}
+
+/// The crash loop's knobs: `SLUICE_KILLS` (default 20) and `SLUICE_CRASH_SEED`, so a
+/// failing run can be replayed.
+fn knobs() -> (usize, u64) {
+    let kills = std::env::var("SLUICE_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(20);
+    let seed = std::env::var("SLUICE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed);
+    (kills, seed)
+}
+
+fn batches_logged(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("batches.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// xorshift64: the seeded choices of a crash loop.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Writes a chunk of input lines to a pipeline's source.
+type Feed = Box<dyn FnMut(&[String]) + Send>;
+
+/// One crash loop: a pipeline, its input, and where it may be killed.
+struct CrashLoop<'a> {
+    dir: &'a Path,
+    /// The .flow file.
+    flow: String,
+    env: Vec<(String, String)>,
+    /// The input, fed 25 lines at a time over the whole kill phase by `feed`.
+    lines: Vec<String>,
+    feed: Feed,
+    /// The fail points this pipeline passes through.
+    points: &'a [&'a str],
+}
+
+impl CrashLoop<'_> {
+    /// Kills the pipeline `SLUICE_KILLS` times while feeding it: at even kills with SIGKILL
+    /// 0.1 to 1.3 s after its start, at odd kills at the n-th pass (n from 1 to 4) through
+    /// one of `points` (or SIGKILL after 3 s if it gets no further). Then starts it once
+    /// more and stops it gracefully once `done` holds (or a minute passes). Prints the
+    /// recovery time of each restart (from its start to its first completed batch) and
+    /// how often each fail point fired.
+    fn run(self, done: impl Fn() -> bool) {
+        let (kills, seed) = knobs();
+        let flow = write_flow(self.dir, "crashloop.flow", &self.flow);
+        let binary = build_flow(&flow, &["--fail-points"]);
+        let mut rng = Rng(seed | 1);
+        let plan: Vec<(u64, Option<String>)> = (0..kills)
+            .map(|i| {
+                let delay = 100 + rng.next() % 1_200;
+                let point = (i % 2 == 1 && !self.points.is_empty()).then(|| {
+                    let p = self.points[rng.next() as usize % self.points.len()];
+                    format!("{p}={}*off->return", rng.next() % 4)
+                });
+                (delay, point)
+            })
+            .collect();
+        let feeder = {
+            let (lines, mut feed) = (self.lines, self.feed);
+            let chunks = lines.len().div_ceil(25) as u64;
+            // Spread the input over the whole kill phase.
+            let pause = (plan.iter().map(|(d, _)| d).sum::<u64>() / chunks.max(1)).max(20);
+            std::thread::spawn(move || {
+                for chunk in lines.chunks(25) {
+                    feed(chunk);
+                    std::thread::sleep(Duration::from_millis(pause));
+                }
+            })
+        };
+        let mut recoveries = Vec::new();
+        let mut fired: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (after_ms, point) in &plan {
+            let before = batches_logged(self.dir);
+            let started = Instant::now();
+            let mut child = start(&binary, self.dir, &self.env, point.as_deref());
+            let kill_at = started
+                + match point {
+                    Some(_) => Duration::from_secs(3),
+                    None => Duration::from_millis(*after_ms),
+                };
+            let mut recovered = None;
+            let mut exited = None;
+            while Instant::now() < kill_at && exited.is_none() {
+                if recovered.is_none() && batches_logged(self.dir) > before {
+                    recovered = Some(started.elapsed());
+                }
+                exited = child.try_wait().unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if exited.is_none() {
+                child.kill().unwrap(); // SIGKILL
+            }
+            child.wait().unwrap();
+            if let Some(p) = point {
+                let name = p.split('=').next().unwrap_or(p).to_string();
+                let slot = fired.entry(name).or_default();
+                slot.1 += 1;
+                if let Some(status) = exited {
+                    assert_eq!(
+                        status.signal(),
+                        Some(9),
+                        "the program ended on its own ({status}) instead of at {p}"
+                    );
+                    slot.0 += 1;
+                }
+            }
+            recoveries.extend(recovered);
+        }
+        recoveries.sort();
+        eprintln!(
+            "{kills} kills (seed {seed}); restarts that completed a batch before their kill: \
+             {}, recovery time min {:?} median {:?} max {:?}; fail points (fired/armed): {fired:?}",
+            recoveries.len(),
+            recoveries.first(),
+            recoveries.get(recoveries.len() / 2),
+            recoveries.last()
+        );
+        feeder.join().unwrap();
+        let mut child = start(&binary, self.dir, &self.env, None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // A few more batches: anything counted twice would show now.
+        std::thread::sleep(Duration::from_millis(600));
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "graceful stop: {status}; the program's stderr over all runs:\n{}",
+            std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+        );
+    }
+}
+
+/// Fail points of a receiver pipeline with the write-ahead log.
+const WAL_POINTS: &[&str] = &[
+    "block_store.before",
+    "block_store.after",
+    "allocation.before",
+    "allocation.after",
+    "batch_completed.before",
+    "batch_completed.after",
+];
+
+/// A crash loop over the Redis stream `key` (read as consumer group `group`, write-ahead
+/// log on), fed the bundled corpus; `prelude` declares sinks, `rest` goes on from the
+/// source.
+fn redis_loop<'a>(
+    dir: &'a Path,
+    redis_url: &str,
+    key: &str,
+    (prelude, group, rest): (&str, &str, &str),
+    points: &'a [&'a str],
+) -> CrashLoop<'a> {
+    let mut redis = redis::Client::open(redis_url)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("DEL").arg(key).query(&mut redis).unwrap();
+    let flow = format!(
+        "settings {{\n  batch = 200ms\n  checkpoint = \"ckpt\"\n  writeAheadLog = true\n}}\n{prelude}\
+         redis(env(\"REDIS_URL\", \"redis://127.0.0.1:6379\"), \"{key}\", group: \"{group}\")\n  | {rest}\n"
+    );
+    let key = key.to_string();
+    CrashLoop {
+        dir,
+        flow,
+        env: vec![("REDIS_URL".into(), redis_url.into())],
+        lines: corpus().lines().map(str::to_string).collect(),
+        feed: Box::new(move |chunk: &[String]| {
+            let mut pipe = redis::pipe();
+            for l in chunk {
+                pipe.cmd("XADD").arg(&key).arg("*").arg("data").arg(l);
+            }
+            let _: () = pipe.query(&mut redis).unwrap();
+        }),
+        points,
+    }
+}
+
+/// The strict oracle: every word counted exactly as often as it was fed. Failures are
+/// named as Jepsen names them — lost-write (counted too little), duplicate (too much) —
+/// with the seed to replay the run.
+fn assert_exact(got: &BTreeMap<String, i64>, want: &BTreeMap<String, i64>) {
+    let (_, seed) = knobs();
+    let mut lost = Vec::new();
+    let mut duplicated = Vec::new();
+    for (w, &n) in want {
+        let g = got.get(w).copied().unwrap_or(0);
+        if g < n {
+            lost.push((w.as_str(), n - g));
+        } else if g > n {
+            duplicated.push((w.as_str(), g - n));
+        }
+    }
+    for (w, &g) in got {
+        if !want.contains_key(w) {
+            duplicated.push((w.as_str(), g));
+        }
+    }
+    let total = |v: &[(&str, i64)]| v.iter().map(|(_, n)| n).sum::<i64>();
+    assert!(
+        lost.is_empty() && duplicated.is_empty(),
+        "lost-write: {} occurrences of {} words, e.g. {:?}; duplicate: {} occurrences of {} \
+         words, e.g. {:?} (replay with SLUICE_CRASH_SEED={seed})",
+        total(&lost),
+        lost.len(),
+        &lost[..lost.len().min(5)],
+        total(&duplicated),
+        duplicated.len(),
+        &duplicated[..duplicated.len().min(5)],
+    );
+}
+
+#[test]
+fn kill_9_loses_nothing_and_counts_nothing_twice() {
+    let (Some(pg), Some(redis_url)) = (pg_url(), service("SLUICE_TEST_REDIS_URL")) else {
+        return;
+    };
+    let id = std::process::id();
+    let (key, table) = (format!("wal-{id}"), format!("wal_counts_{id}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = pg_client(&rt, &pg);
+    rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
+        .unwrap();
+    let counts = || -> BTreeMap<String, i64> {
+        rt.block_on(client.query(&format!("SELECT item, count FROM {table}"), &[]))
+            .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            .unwrap_or_default()
+    };
+    let want = word_counts(&corpus());
+    let total: i64 = want.values().sum();
+    let dir = tempfile::tempdir().unwrap();
+    let prelude = format!(
+        "sink jdbc = postgres(url: env(\"PG_URL\", \"postgresql://localhost/sluice\"), table: \"{table}(item, count)\")\n"
+    );
+    let points: Vec<&str> = WAL_POINTS
+        .iter()
+        .copied()
+        .chain(["sink_commit.before", "sink_commit.after"])
+        .collect();
+    let mut crash = redis_loop(
+        dir.path(),
+        &redis_url,
+        &key,
+        (
+            &prelude,
+            "wal",
+            "flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc",
+        ),
+        &points,
+    );
+    crash.env.push(("PG_URL".into(), pg.clone()));
+    crash.run(|| counts().values().sum::<i64>() >= total);
+    assert_exact(&counts(), &want);
+}
+
+/// The state of the newest batch directory `out/state-<ms>`.
+fn newest_state(dir: &Path) -> BTreeMap<String, i64> {
+    let out = dir.join("out");
+    let newest = std::fs::read_dir(&out)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("state-")?.parse::<u64>().ok()
+        })
+        .max();
+    let Some(ms) = newest else {
+        return BTreeMap::new();
+    };
+    // Read only a whole directory; one being replaced reads as empty until it is back.
+    let batch = out.join(format!("state-{ms}"));
+    if !batch.join("_SUCCESS").exists() {
+        return BTreeMap::new();
+    }
+    let mut state = BTreeMap::new();
+    for part in std::fs::read_dir(&batch).into_iter().flatten().flatten() {
+        if !part.file_name().to_string_lossy().starts_with("part-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(part.path())
+            .unwrap_or_default()
+            .lines()
+        {
+            let pair = line.strip_prefix('(').and_then(|l| l.strip_suffix(')'));
+            if let Some((w, n)) = pair.and_then(|p| p.rsplit_once(',')) {
+                state.insert(w.to_string(), n.parse().unwrap_or(-1));
+            }
+        }
+    }
+    state
+}
+
+#[test]
+fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
+    let Some(redis_url) = service("SLUICE_TEST_REDIS_URL") else {
+        return;
+    };
+    let key = format!("state-{}", std::process::id());
+    let want = word_counts(&corpus());
+    let dir = tempfile::tempdir().unwrap();
+    let points: Vec<&str> = WAL_POINTS
+        .iter()
+        .copied()
+        .chain(["checkpoint.before", "checkpoint.after"])
+        .collect();
+    redis_loop(
+        dir.path(),
+        &redis_url,
+        &key,
+        (
+            "",
+            "state",
+            "flatMap split | map (w, 1)\n  \
+             | updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } }\n  \
+             | saveAsTextFiles(\"out/state\")",
+        ),
+        &points,
+    )
+    .run(|| newest_state(dir.path()) == want);
+    assert_exact(&newest_state(dir.path()), &want);
+}
+
+/// Kafka direct source into PostgreSQL, exactly once: 60 keys, each with the sequence
+/// numbers 1 to 50, spread over 3 partitions; the table gets a row per record, and every
+/// (key, sequence number) must be there exactly once.
+#[test]
+fn kill_9_over_a_kafka_direct_source_writes_every_record_to_postgres_exactly_once() {
+    let (Some(pg), Some(broker)) = (pg_url(), service("SLUICE_TEST_KAFKA_BROKER")) else {
+        return;
+    };
+    let id = std::process::id();
+    let (topic, table) = (format!("exactly-once-{id}"), format!("kafka_seqs_{id}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = pg_client(&rt, &pg);
+    rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
+        .unwrap();
+    let lines = kafka::seq_lines(60, 50);
+    let want = kafka::seq_expected(&lines);
+    let t = kafka::Topic::create(&broker, &topic, 3);
+    let mut chunks = 0;
+    let dir = tempfile::tempdir().unwrap();
+    CrashLoop {
+        dir: dir.path(),
+        flow: kafka::seq_flow(&topic, &table, "  maxRatePerPartition = 2000\n"),
+        env: vec![
+            ("PG_URL".into(), pg.clone()),
+            ("KAFKA_BROKERS".into(), broker.clone()),
+        ],
+        lines,
+        feed: Box::new(move |chunk: &[String]| {
+            t.produce(chunks % t.partitions(), chunk);
+            chunks += 1;
+        }),
+        points: &[
+            "allocation.before",
+            "allocation.after",
+            "sink_commit.before",
+            "sink_commit.after",
+            "batch_completed.before",
+            "batch_completed.after",
+        ],
+    }
+    .run(|| kafka::seq_rows(&rt, &client, &table).values().sum::<i64>() >= want.len() as i64);
+    assert_exact(&kafka::seq_rows(&rt, &client, &table), &want);
+}

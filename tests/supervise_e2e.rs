@@ -1,5 +1,6 @@
 //! `sluice run --supervise` (seed 002's driver restart): a pipeline that crashes over and
-//! over — built with fail points, it kills itself after every third completed batch — is
+//! over — built with fail points, it kills itself at every twelfth partition it commits
+//! (so only while there is data to write; the last run can then stop cleanly) — is
 //! started again each time, resumes from its checkpoint, and still writes every record of
 //! a Kafka topic to PostgreSQL exactly once; SIGTERM to `sluice` stops it gracefully.
 
@@ -27,7 +28,7 @@ fn a_supervised_pipeline_survives_repeated_crashes_and_stops_on_sigterm() {
         t.produce(p % t.partitions(), chunk);
     }
     let dir = tempfile::tempdir().unwrap();
-    // 50 records per partition per 200 ms batch, at most 3 batches a run: several runs.
+    // 50 records per partition per 200 ms batch, 4 batches a run: several runs.
     let flow = write_flow(
         dir.path(),
         "supervised.flow",
@@ -41,7 +42,7 @@ fn a_supervised_pipeline_survives_repeated_crashes_and_stops_on_sigterm() {
         .arg(&flow)
         .env("PG_URL", &pg)
         .env("KAFKA_BROKERS", &broker)
-        .env("FAILPOINTS", "batch_completed.after=2*off->return")
+        .env("FAILPOINTS", "sink_commit.after=11*off->return")
         .stderr(Stdio::piped());
     let child = sluice.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -9,7 +9,7 @@ use crate::dstream::{
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
-use crate::rate::RateController;
+use crate::rate::{DirectRates, RateController, RateTarget};
 use crate::receiver::{Receiver, SocketReceiver};
 use crate::recovery::{self, Metadata, Replayed};
 use crate::scheduler::{
@@ -17,7 +17,7 @@ use crate::scheduler::{
 };
 use crate::settings::Settings;
 use crate::time::{BatchTime, Clock, SystemClock};
-use crate::tracker::{ReceivedBlockTracker, ReceiverTracker};
+use crate::tracker::{RateSinks, ReceivedBlockTracker, ReceiverTracker};
 use crate::wal::{FsyncPolicy, WalConfig};
 use std::sync::{mpsc, Arc};
 use tokio::sync::watch;
@@ -201,13 +201,26 @@ impl StreamingContext {
             self.clock.clone(),
             &replayed,
         ));
+        let rates = Arc::new(DirectRates::default());
         if self.settings.backpressure {
-            let streams = receivers.rate_limits().into_iter().map(|(s, _)| s);
+            let targets = receivers
+                .rate_limits()
+                .into_iter()
+                .map(|(s, _)| RateTarget::Receiver(s))
+                .chain((0..direct.len()).map(RateTarget::Direct));
+            if self.settings.backpressure_initial_rate > 0 {
+                for d in 0..direct.len() {
+                    rates.set(d, self.settings.backpressure_initial_rate);
+                }
+            }
             self.bus.add(Arc::new(RateController::new(
-                streams,
+                targets,
                 interval_ms,
                 self.settings.pid,
-                receivers.clone(),
+                RateSinks {
+                    receivers: receivers.clone(),
+                    direct: rates.clone(),
+                },
             )));
         }
         receivers.start(self.rt.handle(), self.clock.clone(), &self.settings);
@@ -219,8 +232,12 @@ impl StreamingContext {
             bus: self.bus.clone(),
             jobs: jobs_tx,
             direct,
-            cap: (self.settings.max_rate_per_partition > 0)
-                .then(|| (self.settings.max_rate_per_partition * interval_ms / 1_000).max(1)),
+            limit: crate::direct::RateLimit {
+                max_per_partition: self.settings.max_rate_per_partition,
+                estimated: None,
+                batch_ms: interval_ms,
+            },
+            rates,
         };
         let generator = self
             .rt

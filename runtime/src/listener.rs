@@ -14,6 +14,8 @@ pub struct BatchInfo {
     pub records: u64,
     /// The same, per receiver input stream.
     pub stream_records: BTreeMap<StreamId, u64>,
+    /// The records of each direct source's offset ranges.
+    pub direct_records: BTreeMap<crate::direct::DirectId, u64>,
     pub submission_time: u64,
     pub processing_start: Option<u64>,
     pub processing_end: Option<u64>,
@@ -233,6 +235,7 @@ pub(crate) mod tests {
             batch_time: BatchTime(10_000),
             records: 5,
             stream_records: BTreeMap::new(),
+            direct_records: BTreeMap::new(),
             submission_time: 10_000,
             processing_start: Some(10_040),
             processing_end: Some(10_300),
@@ -263,6 +266,7 @@ pub(crate) mod tests {
             batch_time: BatchTime(2_000),
             records: 7,
             stream_records: BTreeMap::new(),
+            direct_records: BTreeMap::new(),
             submission_time: 2_000,
             processing_start: Some(2_001),
             processing_end: Some(2_011),

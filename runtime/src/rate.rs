@@ -3,9 +3,11 @@
 //! A receiver asks its [`RateLimiter`] for permission before it stores records; the limit is
 //! the configured maximum rate, lowered by backpressure. After every batch the
 //! [`RateController`] feeds the batch's figures to a [`PidRateEstimator`] per input stream
-//! and pushes the new rate to that stream's receiver through the `ReceiverTracker`.
+//! and pushes the new rate to that stream's receiver through the `ReceiverTracker`, or, for
+//! a direct source, to the [`DirectRates`] the batch clock plans the next ranges with.
 
 use crate::block::StreamId;
+use crate::direct::DirectId;
 use crate::listener::{StreamingEvent, StreamingListener};
 use crate::settings::PidSettings;
 use std::collections::BTreeMap;
@@ -141,21 +143,51 @@ impl PidRateEstimator {
     }
 }
 
-/// Where new rates go: the receiver tracker, or a test's recorder.
-pub trait RateSink: Send + Sync {
-    fn send_rate_update(&self, stream: StreamId, rate: u64);
+/// An input whose rate backpressure controls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RateTarget {
+    Receiver(StreamId),
+    Direct(DirectId),
 }
 
-/// Listens for completed batches and pushes a new rate per input stream (Spark's
-/// `ReceiverRateController`).
+/// Where new rates go: the receiver tracker and the direct sources' rates, or a test's
+/// recorder.
+pub trait RateSink: Send + Sync {
+    fn send_rate_update(&self, target: RateTarget, rate: u64);
+}
+
+/// The latest estimated rate of each direct source, records per second for the whole
+/// source, which the batch clock splits across partitions by lag.
+#[derive(Default)]
+pub struct DirectRates(Mutex<BTreeMap<DirectId, u64>>);
+
+impl DirectRates {
+    pub fn get(&self, source: DirectId) -> Option<u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&source)
+            .copied()
+    }
+
+    pub fn set(&self, source: DirectId, rate: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(source, rate);
+    }
+}
+
+/// Listens for completed batches and pushes a new rate per input (Spark's
+/// `ReceiverRateController` and `DirectKafkaRateController`).
 pub struct RateController<S> {
-    estimators: Mutex<BTreeMap<StreamId, PidRateEstimator>>,
+    estimators: Mutex<BTreeMap<RateTarget, PidRateEstimator>>,
     sink: S,
 }
 
 impl<S: RateSink> RateController<S> {
     pub fn new(
-        streams: impl IntoIterator<Item = StreamId>,
+        streams: impl IntoIterator<Item = RateTarget>,
         batch_ms: u64,
         pid: PidSettings,
         sink: S,
@@ -182,10 +214,14 @@ impl<S: RateSink> StreamingListener for RateController<S> {
             return;
         };
         let mut estimators = self.estimators.lock().unwrap_or_else(|e| e.into_inner());
-        for (stream, est) in estimators.iter_mut() {
-            let elements = b.stream_records.get(stream).copied().unwrap_or(0);
+        for (target, est) in estimators.iter_mut() {
+            let elements = match target {
+                RateTarget::Receiver(s) => b.stream_records.get(s),
+                RateTarget::Direct(d) => b.direct_records.get(d),
+            };
+            let elements = elements.copied().unwrap_or(0);
             if let Some(rate) = est.compute(end, elements, processing, scheduling) {
-                self.sink.send_rate_update(*stream, rate as u64);
+                self.sink.send_rate_update(*target, rate as u64);
             }
         }
     }
@@ -255,22 +291,28 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(StreamId, u64)>>);
+    struct Recorder(Mutex<Vec<(RateTarget, u64)>>);
     impl RateSink for &'static Recorder {
-        fn send_rate_update(&self, stream: StreamId, rate: u64) {
-            self.0.lock().unwrap().push((stream, rate));
+        fn send_rate_update(&self, target: RateTarget, rate: u64) {
+            self.0.lock().unwrap().push((target, rate));
         }
     }
 
     #[test]
     fn the_controller_estimates_each_stream_from_its_own_records() {
         let rec: &'static Recorder = Box::leak(Box::default());
-        let c = RateController::new([0, 1], 1_000, pid(), rec);
+        let targets = [
+            RateTarget::Receiver(0),
+            RateTarget::Receiver(1),
+            RateTarget::Direct(0),
+        ];
+        let c = RateController::new(targets, 1_000, pid(), rec);
         let batch = |t: u64, a: u64, b: u64| {
             StreamingEvent::BatchCompleted(crate::BatchInfo {
                 batch_time: crate::BatchTime(t),
-                records: a + b,
+                records: a + b + a / 2,
                 stream_records: [(0, a), (1, b)].into(),
+                direct_records: [(0, a / 2)].into(),
                 submission_time: t,
                 processing_start: Some(t),
                 processing_end: Some(t + 500),
@@ -280,7 +322,13 @@ mod tests {
         c.on_event(&batch(1_000, 1_000, 0));
         c.on_event(&batch(2_000, 2_000, 0));
         // Stream 0: 2 000/s then 4 000/s: 2 000 - (2 000 - 4 000) = 4 000. Stream 1 had no
-        // records, so nothing is pushed for it.
-        assert_eq!(*rec.0.lock().unwrap(), [(0, 4_000)]);
+        // records, so nothing is pushed for it. The direct source had half as many.
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            [
+                (RateTarget::Receiver(0), 4_000),
+                (RateTarget::Direct(0), 2_000)
+            ]
+        );
     }
 }

@@ -406,8 +406,10 @@ pub(crate) struct JobGenerator {
     pub jobs: mpsc::Sender<JobSet>,
     /// The direct sources, by id.
     pub direct: Arc<[Arc<dyn DirectSource>]>,
-    /// At most this many records per partition of a direct source per batch.
-    pub cap: Option<u64>,
+    /// `maxRatePerPartition` and the batch interval, for the direct sources' ranges.
+    pub limit: direct::RateLimit,
+    /// Backpressure's latest rate per direct source.
+    pub rates: Arc<crate::rate::DirectRates>,
 }
 
 /// What the context tells the generator while it runs.
@@ -469,7 +471,11 @@ impl JobGenerator {
                     Some(n) if known(n) => Offsets::new(),
                     _ => source.start_offsets().await?,
                 };
-                direct::plan(next.as_ref(), &start, &ends, self.cap)
+                let limit = direct::RateLimit {
+                    estimated: self.rates.get(id),
+                    ..self.limit
+                };
+                direct::plan(next.as_ref(), &start, &ends, &limit)
                     .map_err(crate::receiver::BoxError::from)
             };
             match ranges.await {
@@ -503,6 +509,7 @@ impl JobGenerator {
             batch_time: t,
             records: blocks.records(),
             stream_records: blocks.stream_records(),
+            direct_records: blocks.direct_records(),
             submission_time: self.clock.now_ms(),
             processing_start: None,
             processing_end: None,
@@ -544,7 +551,8 @@ mod tests {
             bus,
             jobs: tx,
             direct: Arc::new([]),
-            cap: None,
+            limit: direct::RateLimit::default(),
+            rates: Arc::default(),
         };
         let (ctl, ctl_rx) = watch::channel(GeneratorControl::Run);
         let first = JobGenerator::first_batch_time(&*clock, 500);

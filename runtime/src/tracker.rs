@@ -4,7 +4,7 @@ use crate::block::{Block, StreamId};
 use crate::direct::{DirectId, OffsetRange, Offsets};
 use crate::failpoint::crash_point;
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
-use crate::rate::RateSink;
+use crate::rate::{DirectRates, RateSink, RateTarget};
 use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
 use crate::recovery::{self, Logs, Replayed, StoredBlock, TrackerEvent};
 use crate::settings::Settings;
@@ -34,8 +34,15 @@ impl AllocatedBlocks {
 
     /// Records received, and offsets to read from direct sources.
     pub fn records(&self) -> u64 {
-        let direct: u64 = self.ranges.values().flatten().map(OffsetRange::count).sum();
-        self.stream_records().values().sum::<u64>() + direct
+        self.stream_records().values().sum::<u64>() + self.direct_records().values().sum::<u64>()
+    }
+
+    /// Offsets to read, per direct source.
+    pub fn direct_records(&self) -> BTreeMap<DirectId, u64> {
+        self.ranges
+            .iter()
+            .map(|(d, rs)| (*d, rs.iter().map(OffsetRange::count).sum()))
+            .collect()
     }
 
     /// Records per input stream.
@@ -378,10 +385,26 @@ impl ReceiverTracker {
     }
 }
 
-impl RateSink for Arc<ReceiverTracker> {
-    fn send_rate_update(&self, stream: StreamId, rate: u64) {
-        if let Some(s) = self.supervisors.iter().find(|s| s.stream() == stream) {
-            s.update_rate(rate);
+/// Where the rate controller's updates go: receivers' limiters and direct sources' rates.
+pub struct RateSinks {
+    pub receivers: Arc<ReceiverTracker>,
+    pub direct: Arc<DirectRates>,
+}
+
+impl RateSink for RateSinks {
+    fn send_rate_update(&self, target: RateTarget, rate: u64) {
+        match target {
+            RateTarget::Receiver(stream) => {
+                if let Some(s) = self
+                    .receivers
+                    .supervisors
+                    .iter()
+                    .find(|s| s.stream() == stream)
+                {
+                    s.update_rate(rate);
+                }
+            }
+            RateTarget::Direct(source) => self.direct.set(source, rate),
         }
     }
 }

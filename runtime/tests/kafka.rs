@@ -62,6 +62,15 @@ fn context(
         max_rate_per_partition: max_rate,
         ..Settings::default()
     };
+    context_with(broker, topic, settings, fail_batch)
+}
+
+fn context_with(
+    broker: &str,
+    topic: &str,
+    settings: Settings,
+    fail_batch: Option<usize>,
+) -> (StreamingContext, Seen, Arc<Events>) {
     let mut ssc = StreamingContext::new(settings).unwrap();
     let events = Arc::new(Events::default());
     ssc.add_listener(events.clone());
@@ -182,6 +191,43 @@ fn ranges_inside_one_record_batch_are_read_whole() {
     ssc.stop(true).unwrap();
     assert_eq!(seen_records(&seen), all_records(n));
     assert!(seen.lock().unwrap().len() >= 7, "3 a partition a batch");
+}
+
+/// Under backpressure, a batch's share of the estimated rate goes to the partitions in
+/// proportion to how far behind each is (Spark's `maxMessagesPerPartition`).
+#[test]
+fn backpressure_splits_the_rate_across_partitions_by_lag() {
+    let Some(broker) = service("SLUICE_TEST_KAFKA_BROKER") else {
+        return;
+    };
+    let topic = topic_name("lagged");
+    let t = kafka::Topic::create(&broker, &topic, 3);
+    let part =
+        |p: usize, n: usize| -> Vec<String> { (0..n).map(|i| format!("p{p} {i}")).collect() };
+    t.produce(0, &part(0, 1_200));
+    t.produce(1, &part(1, 300));
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        batch_interval: Duration::from_millis(100),
+        checkpoint_dir: Some(dir.path().to_path_buf()),
+        backpressure: true,
+        backpressure_initial_rate: 1_000,
+        ..Settings::default()
+    };
+    let (mut ssc, seen, events) = context_with(&broker, &topic, settings, None);
+    ssc.start().unwrap();
+    eventually(&events, "every record was read", || {
+        seen_records(&seen).len() >= 1_500
+    });
+    ssc.stop(true).unwrap();
+    let mut want: Vec<String> = part(0, 1_200).into_iter().chain(part(1, 300)).collect();
+    want.sort();
+    assert_eq!(seen_records(&seen), want, "each record exactly once");
+    // The first batch: 1 000/s for 100 ms, 4/5 of the lag on partition 0.
+    let seen = seen.lock().unwrap();
+    let first = seen.values().next().unwrap();
+    let from = |p: &str| first.iter().filter(|r| r.starts_with(p)).count();
+    assert_eq!((from("p0 "), from("p1 ")), (80, 20), "{first:?}");
 }
 
 #[test]

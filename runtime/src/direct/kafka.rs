@@ -158,7 +158,8 @@ impl DirectSource for KafkaSource {
             let mut back = 1;
             let mut low = None;
             while next < range.until {
-                let (records, high) = c.fetch_records(at, 1..self.spec.fetch_bytes, 500).await?;
+                // No waiting: the range is below the high watermark, so its records are there.
+                let (records, high) = c.fetch_records(at, 1..self.spec.fetch_bytes, 0).await?;
                 let first = records.iter().map(|r| r.offset).min();
                 // Records from a later batch, or none though the partition goes on past
                 // `next`: the batch holding `next` was skipped.

@@ -54,16 +54,72 @@ pub trait DirectSource: Send + Sync + 'static {
     fn fetch(&self, range: OffsetRange) -> BoxFuture<'_, Result<Vec<Vec<u8>>, BoxError>>;
 }
 
+/// What limits how many records a batch reads from a direct source.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateLimit {
+    /// Records per second per partition (`maxRatePerPartition`); 0 for none.
+    pub max_per_partition: u64,
+    /// Backpressure's latest estimate for the whole source, records per second.
+    pub estimated: Option<u64>,
+    pub batch_ms: u64,
+}
+
+impl RateLimit {
+    /// At most how many records each partition gives the next batch, from how far behind
+    /// each is (Spark's `maxMessagesPerPartition`): the estimated rate split in proportion
+    /// to the lags, never above the per-partition maximum; at least one record for a
+    /// partition that has any. `None`: no limit.
+    pub fn caps(&self, lags: &BTreeMap<i32, u64>) -> Option<BTreeMap<i32, u64>> {
+        let total: u64 = lags.values().sum();
+        let per_second: BTreeMap<i32, f64> = match self.estimated.filter(|r| *r > 0) {
+            Some(rate) => lags
+                .iter()
+                .map(|(&p, &lag)| {
+                    let share = if total == 0 {
+                        0.0
+                    } else {
+                        lag as f64 / total as f64 * rate as f64
+                    };
+                    let share = match self.max_per_partition {
+                        0 => share,
+                        max => share.min(max as f64),
+                    };
+                    (p, share)
+                })
+                .collect(),
+            None if self.max_per_partition > 0 => lags
+                .keys()
+                .map(|&p| (p, self.max_per_partition as f64))
+                .collect(),
+            None => return None,
+        };
+        let seconds = self.batch_ms as f64 / 1_000.0;
+        Some(
+            per_second
+                .into_iter()
+                .map(|(p, rate)| (p, ((rate * seconds) as u64).max(1)))
+                .collect(),
+        )
+    }
+}
+
 /// The ranges of the next batch: each partition of `ends` from `next` (or `start`, for a
-/// partition not read before) to its end, at most `cap` records. Every partition gets a
-/// range, an empty one when nothing is new, so the log always holds every position.
+/// partition not read before) to its end, at most what `limit` allows. Every partition
+/// gets a range, an empty one when nothing is new, so the log always holds every position.
 pub fn plan(
     next: Option<&Offsets>,
     start: &Offsets,
     ends: &Offsets,
-    cap: Option<u64>,
+    limit: &RateLimit,
 ) -> Result<Vec<OffsetRange>, String> {
-    let mut ranges = Vec::with_capacity(ends.len());
+    if let Some(next) = next {
+        if let Some((partition, at)) = next.iter().find(|(p, _)| !ends.contains_key(p)) {
+            return Err(format!(
+                "partition {partition} (read up to offset {at}) is gone from the source"
+            ));
+        }
+    }
+    let mut froms = BTreeMap::new();
     for (&partition, &end) in ends {
         let from = next
             .and_then(|n| n.get(&partition))
@@ -76,27 +132,28 @@ pub fn plan(
                  pipeline left off: the topic was truncated or recreated"
             ));
         }
-        let until = match cap {
-            Some(cap) => end.min(from.saturating_add(cap.min(i64::MAX as u64) as i64)),
-            None => end,
-        };
-        ranges.push(OffsetRange {
-            partition,
-            from,
-            until,
-        });
+        froms.insert(partition, from);
     }
-    // A partition that was read before but no longer exists: its position is kept.
-    if let Some(next) = next {
-        for (&partition, &at) in next {
-            if !ends.contains_key(&partition) {
-                return Err(format!(
-                    "partition {partition} (read up to offset {at}) is gone from the source"
-                ));
+    let lags = froms
+        .iter()
+        .map(|(p, from)| (*p, (ends[p] - from) as u64))
+        .collect();
+    let caps = limit.caps(&lags);
+    Ok(froms
+        .into_iter()
+        .map(|(partition, from)| {
+            let end = ends[&partition];
+            let until = match caps.as_ref().and_then(|c| c.get(&partition)) {
+                Some(&cap) => end.min(from.saturating_add(cap.min(i64::MAX as u64) as i64)),
+                None => end,
+            };
+            OffsetRange {
+                partition,
+                from,
+                until,
             }
-        }
-    }
-    Ok(ranges)
+        })
+        .collect())
 }
 
 /// The records of one fetched range as a block: each value's lines, as the socket and
@@ -138,7 +195,12 @@ mod tests {
     fn plans_continue_where_the_last_batch_ended_and_respect_the_cap() {
         let start = offsets(&[(0, 0), (1, 0)]);
         let ends = offsets(&[(0, 10), (1, 3)]);
-        let first = plan(None, &start, &ends, Some(4)).unwrap();
+        let cap4 = RateLimit {
+            max_per_partition: 4,
+            estimated: None,
+            batch_ms: 1_000,
+        };
+        let first = plan(None, &start, &ends, &cap4).unwrap();
         assert_eq!(
             first,
             [
@@ -155,23 +217,51 @@ mod tests {
             ]
         );
         let next = offsets(&[(0, 4), (1, 3)]);
-        let second = plan(Some(&next), &start, &ends, None).unwrap();
+        let second = plan(Some(&next), &start, &ends, &RateLimit::default()).unwrap();
         assert_eq!(second[0].from, 4);
         assert_eq!(second[0].until, 10);
         assert_eq!(second[1].count(), 0, "nothing new still gets a range");
         // A partition added later starts at its start offset.
         let ends = offsets(&[(0, 10), (1, 3), (2, 5)]);
-        let third = plan(Some(&next), &offsets(&[(2, 1)]), &ends, None).unwrap();
+        let third = plan(
+            Some(&next),
+            &offsets(&[(2, 1)]),
+            &ends,
+            &RateLimit::default(),
+        )
+        .unwrap();
         assert_eq!(third[2].from, 1);
     }
 
     #[test]
     fn a_source_behind_the_pipeline_is_an_error_not_a_silent_rewind() {
         let next = offsets(&[(0, 8)]);
-        let err = plan(Some(&next), &Offsets::new(), &offsets(&[(0, 5)]), None).unwrap_err();
+        let none = RateLimit::default();
+        let err = plan(Some(&next), &Offsets::new(), &offsets(&[(0, 5)]), &none).unwrap_err();
         assert!(err.contains("before offset 8"), "{err}");
-        let err = plan(Some(&next), &Offsets::new(), &Offsets::new(), None).unwrap_err();
+        let err = plan(Some(&next), &Offsets::new(), &Offsets::new(), &none).unwrap_err();
         assert!(err.contains("gone"), "{err}");
+    }
+
+    #[test]
+    fn under_backpressure_the_rate_is_split_by_lag_and_capped_per_partition() {
+        let lags: BTreeMap<i32, u64> = [(0, 900), (1, 100), (2, 0)].into();
+        let mut limit = RateLimit {
+            max_per_partition: 0,
+            estimated: Some(1_000),
+            batch_ms: 500,
+        };
+        // 1 000/s for half a second, 90 % of the lag on partition 0.
+        assert_eq!(limit.caps(&lags), Some([(0, 450), (1, 50), (2, 1)].into()));
+        limit.max_per_partition = 600;
+        assert_eq!(limit.caps(&lags), Some([(0, 300), (1, 50), (2, 1)].into()));
+        limit.estimated = None;
+        assert_eq!(
+            limit.caps(&lags),
+            Some([(0, 300), (1, 300), (2, 300)].into())
+        );
+        limit.max_per_partition = 0;
+        assert_eq!(limit.caps(&lags), None);
     }
 
     #[test]

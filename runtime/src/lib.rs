@@ -24,6 +24,7 @@ pub mod dstream;
 pub mod error;
 pub mod executor;
 mod failpoint;
+pub mod group_commit;
 pub mod listener;
 pub mod rate;
 pub mod receiver;

@@ -3,6 +3,7 @@
 use crate::block::{Block, StreamId};
 use crate::direct::{DirectId, OffsetRange, Offsets};
 use crate::failpoint::crash_point;
+use crate::group_commit::GroupLog;
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
 use crate::rate::{DirectRates, RateSink, RateTarget};
 use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
@@ -67,7 +68,8 @@ struct TrackerState {
 /// block data when the receiver write-ahead log is on (none when only direct sources'
 /// ranges are logged).
 struct TrackerLogs {
-    driver: Mutex<WriteAheadLog>,
+    /// Committed in groups: every receiver's block reports go through it.
+    driver: GroupLog,
     receivers: Vec<Mutex<WriteAheadLog>>,
     /// Segments are kept this long past the batches that need them.
     margin_ms: u64,
@@ -111,7 +113,7 @@ impl ReceivedBlockTracker {
         ReceivedBlockTracker {
             state: Mutex::new(state),
             logs: Some(TrackerLogs {
-                driver: Mutex::new(logs.driver),
+                driver: GroupLog::new(logs.driver),
                 receivers: logs.receivers.into_iter().map(Mutex::new).collect(),
                 margin_ms: 2 * batch_ms,
             }),
@@ -123,12 +125,10 @@ impl ReceivedBlockTracker {
     }
 
     fn log_event(&self, time_ms: u64, event: &TrackerEvent) -> Result<(), WalError> {
-        if let Some(logs) = &self.logs {
-            let mut driver = lock(&logs.driver);
-            driver.append(time_ms, &recovery::encode(event))?;
-            driver.sync()?;
+        match &self.logs {
+            Some(logs) => logs.driver.commit(time_ms, recovery::encode(event)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Adds a received block: with the log on, its data goes to its receiver's log and the
@@ -283,7 +283,7 @@ impl ReceivedBlockTracker {
             for log in &logs.receivers {
                 lock(log).clean(old)?;
             }
-            lock(&logs.driver).clean(old)?;
+            logs.driver.with_log(|l| l.clean(old))?;
         }
         Ok(())
     }

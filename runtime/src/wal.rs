@@ -117,6 +117,26 @@ pub enum WalError {
 }
 
 impl WalError {
+    /// The same error again, for each of several records it failed.
+    pub fn duplicate(&self) -> WalError {
+        match self {
+            WalError::Io { path, source } => WalError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            WalError::Corrupt {
+                path,
+                offset,
+                reason,
+            } => WalError::Corrupt {
+                path: path.clone(),
+                offset: *offset,
+                reason: reason.clone(),
+            },
+            WalError::TooLarge(n) => WalError::TooLarge(*n),
+        }
+    }
+
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
         move |source| WalError::Io {
             path: path.to_path_buf(),

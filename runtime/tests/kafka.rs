@@ -6,7 +6,8 @@
 mod common;
 
 use common::{kafka, service, Events};
-use sluice_runtime::direct::kafka::{KafkaSpec, StartAt};
+use sluice_runtime::direct::kafka::KafkaSpec;
+use sluice_runtime::direct::StartAt;
 use sluice_runtime::{Settings, StreamingContext, StreamingEvent, Termination};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

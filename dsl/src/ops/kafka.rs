@@ -1,10 +1,10 @@
 //! `kafka(brokers, topic)`: the lines of a Kafka topic's messages, read directly.
 
-use super::args::{bind_strings, choice};
+use super::args::bind_strings;
 use super::{Input, Lowered, OpKind, OpSpec};
 use crate::cx::Cx;
 use crate::types::Type;
-use quote::{quote, quote_spanned};
+use quote::quote_spanned;
 use sluice_grammar::ast::Stage;
 
 pub const SPEC: OpSpec = OpSpec {
@@ -24,14 +24,11 @@ pub const SPEC: OpSpec = OpSpec {
 };
 
 fn lower(cx: &mut Cx, stage: &Stage, _: Option<&Input>) -> Option<Lowered> {
-    let start = choice(cx, stage, (2, "start"), &["earliest", "latest"]);
+    let start = super::start_at(cx, stage, 2);
     let bound = bind_strings(cx, stage, &["brokers", "topic"], &["start"])?;
     let (brokers, topic) = (bound[0].clone()?, bound[1].clone()?);
     let rt = &cx.rt;
-    let start = match start? {
-        Some("earliest") => quote!(spec.start = #rt::direct::kafka::StartAt::Earliest;),
-        _ => quote!(),
-    };
+    let start = start?;
     let sp = cx.span(stage.span);
     Some(Lowered {
         out: Some(Type::String),

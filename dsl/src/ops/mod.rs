@@ -18,6 +18,7 @@ mod foreach_rdd;
 mod glom;
 mod group_by_key;
 mod group_by_key_and_window;
+mod jetstream;
 mod join;
 mod kafka;
 mod map;
@@ -96,6 +97,7 @@ pub const OPERATORS: &[&OpSpec] = &[
     &redis::SPEC,
     &nats::SPEC,
     &kafka::SPEC,
+    &jetstream::SPEC,
     &receiver::SPEC,
     &map::SPEC,
     &flat_map::SPEC,
@@ -134,8 +136,24 @@ pub const OPERATORS: &[&OpSpec] = &[
 
 /// Sources whose runtime support is an optional feature of `sluice-runtime`: a program
 /// using one enables that feature.
-pub const RUNTIME_FEATURES: &[(&str, &str)] =
-    &[("redis", "redis"), ("nats", "nats"), ("kafka", "kafka")];
+pub const RUNTIME_FEATURES: &[(&str, &str)] = &[
+    ("redis", "redis"),
+    ("nats", "nats"),
+    ("jetstream", "nats"),
+    ("kafka", "kafka"),
+];
+
+/// A direct source's `start:` argument (\"earliest\" or \"latest\", at `position`), as
+/// the statement that sets it on the source's `spec`; `None` after reporting.
+pub(crate) fn start_at(cx: &mut Cx, stage: &Stage, position: usize) -> Option<TokenStream> {
+    let rt = cx.rt.clone();
+    Some(
+        match args::choice(cx, stage, (position, "start"), &["earliest", "latest"])? {
+            Some("earliest") => quote::quote!(spec.start = #rt::direct::StartAt::Earliest;),
+            _ => TokenStream::new(),
+        },
+    )
+}
 
 /// The key and value types of a pair stream, or a `not_a_pair` diagnostic naming `op`.
 pub(crate) fn expect_pair(

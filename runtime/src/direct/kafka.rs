@@ -6,7 +6,7 @@
 //! at a later record batch than the one holding the offset asked for is asked again from
 //! further back, so a range that starts inside a batch loses nothing.
 
-use super::{BoxFuture, DirectSource, OffsetRange, Offsets};
+use super::{BoxFuture, DirectSource, OffsetRange, Offsets, StartAt};
 use crate::receiver::BoxError;
 use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
@@ -15,13 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
-
-/// Where a partition never read before starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StartAt {
-    Earliest,
-    Latest,
-}
 
 /// Which topic a Kafka source reads, and how.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,6 +8,8 @@
 //! last logged one ended: every record lands in exactly one batch, without a receiver
 //! write-ahead log. The source keeps the data; the log keeps only offsets.
 
+#[cfg(feature = "nats")]
+pub mod jetstream;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 
@@ -17,6 +19,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+
+/// Where a partition never read before starts (Spark's `auto.offset.reset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartAt {
+    Earliest,
+    Latest,
+}
 
 /// Which direct source of the pipeline (in the order they were declared).
 pub type DirectId = usize;

@@ -215,13 +215,35 @@ impl JobScheduler {
         Ok(())
     }
 
+    /// Fetches the direct ranges of the earlier batches a window of batch `t` may look
+    /// back at, when they were not fetched (a restart forgets what it had fetched; the log
+    /// keeps the ranges), so a window is whole after a restart too.
+    fn fetch_remembered(&self, t: BatchTime) -> Result<(), String> {
+        let remember = self
+            .graph
+            .remember_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let from = BatchTime(t.0.saturating_sub(remember));
+        for earlier in self
+            .blocks
+            .unfetched(from, BatchTime(t.0.saturating_sub(1)))
+        {
+            let mut blocks = self.blocks.blocks_of_batch(earlier);
+            self.fetch_direct(earlier, &mut blocks)?;
+        }
+        Ok(())
+    }
+
     /// Runs batch `t`'s output operations; false if the batch was given up.
     fn run_job_set(&self, mut info: BatchInfo) -> bool {
         let t = info.batch_time;
         let mut blocks = self.blocks.blocks_of_batch(t);
         info.processing_start = Some(self.clock.now_ms());
         self.bus.post(StreamingEvent::BatchStarted(info.clone()));
-        if let Err(e) = self.fetch_direct(t, &mut blocks) {
+        if let Err(e) = self
+            .fetch_remembered(t)
+            .and_then(|()| self.fetch_direct(t, &mut blocks))
+        {
             return self.give_up(info, e);
         }
         let cx = BatchCx {

@@ -241,6 +241,17 @@ impl ReceivedBlockTracker {
         self.state().next_offsets.get(&source).cloned()
     }
 
+    /// The batches from `from` to `to` with offset ranges not fetched yet (after a
+    /// restart, those a window looks back at).
+    pub fn unfetched(&self, from: BatchTime, to: BatchTime) -> Vec<BatchTime> {
+        self.state()
+            .allocated
+            .range(from..=to)
+            .filter(|(_, b)| b.ranges.keys().any(|d| !b.fetched.contains_key(d)))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
     /// Keeps the records batch `t` fetched from direct source `source`, for windows that
     /// look back at the batch.
     pub fn set_fetched(&self, t: BatchTime, source: DirectId, blocks: Vec<Arc<Block>>) {

@@ -63,11 +63,13 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
         settings.receiver_max_rate = r;
     }
     settings.backpressure |= args.backpressure;
-    let mut ssc = pipeline.context(settings)?;
     if let Some(dir) = &args.check_checkpoint {
-        println!("{}", ssc.check_checkpoint(dir)?);
+        // Asks about `dir` alone, whatever checkpoint directory the pipeline names.
+        settings.checkpoint_dir = None;
+        println!("{}", pipeline.context(settings)?.check_checkpoint(dir)?);
         return Ok(());
     }
+    let mut ssc = pipeline.context(settings)?;
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
     if let Some(path) = &args.batch_log {
         let file = std::fs::OpenOptions::new()

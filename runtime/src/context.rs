@@ -31,11 +31,17 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A context with this pipeline's graph, built on `settings`.
+    /// A context with this pipeline's graph, built on `settings`; with a checkpoint
+    /// directory, through [`StreamingContext::get_or_create`].
     pub fn context(&self, settings: Settings) -> Result<StreamingContext> {
-        let mut ssc = StreamingContext::new(settings)?;
-        (self.build)(&mut ssc)?;
-        Ok(ssc)
+        match settings.checkpoint_dir.clone() {
+            Some(dir) => StreamingContext::get_or_create(dir, settings, self.build),
+            None => {
+                let mut ssc = StreamingContext::new(settings)?;
+                (self.build)(&mut ssc)?;
+                Ok(ssc)
+            }
+        }
     }
 }
 
@@ -94,6 +100,43 @@ impl StreamingContext {
             termination: Arc::new(TerminationSignal::default()),
             running: None,
         })
+    }
+
+    /// Spark's `StreamingContext.getOrCreate`: a context that resumes from the checkpoint
+    /// in `dir` when there is one, and starts afresh otherwise. Spark rebuilds the graph
+    /// from the checkpoint and calls its function only when there is none; Sluice always
+    /// builds the graph with `build` — the code is the graph — and checks it against the
+    /// checkpoint here, before anything starts: the same batch interval, operator ids and
+    /// state types resume; anything else is refused with an error naming what changed.
+    pub fn get_or_create(
+        dir: impl Into<std::path::PathBuf>,
+        settings: Settings,
+        build: impl FnOnce(&mut StreamingContext) -> Result<()>,
+    ) -> Result<StreamingContext> {
+        let dir = dir.into();
+        let mut ssc = StreamingContext::new(Settings {
+            checkpoint_dir: Some(dir.clone()),
+            ..settings
+        })?;
+        build(&mut ssc)?;
+        ssc.metadata_fits(&dir)?;
+        ssc.fitting_checkpoint(&dir)?;
+        Ok(ssc)
+    }
+
+    /// The zero time and interval recorded in `dir`, if any, after checking the interval
+    /// is this pipeline's.
+    fn metadata_fits(&self, dir: &std::path::Path) -> Result<Option<Metadata>> {
+        let interval_ms = self.settings.batch_interval.as_millis() as u64;
+        match recovery::read_metadata(dir)? {
+            Some(m) if m.batch_ms != interval_ms => Err(Error::Settings(format!(
+                "the checkpoint in {} was written with a {} ms batch interval, not {interval_ms} ms: \
+                 keep the interval, or start from an empty checkpoint directory",
+                dir.display(),
+                m.batch_ms
+            ))),
+            m => Ok(m),
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -266,15 +309,7 @@ impl StreamingContext {
             }
             return Ok((Replayed::default(), first - interval_ms, first));
         };
-        let zero_ms = match recovery::read_metadata(&dir)? {
-            Some(m) if m.batch_ms != interval_ms => {
-                return Err(Error::Settings(format!(
-                    "the checkpoint in {} was written with a {} ms batch interval, not {interval_ms} ms: \
-                     keep the interval, or start from an empty checkpoint directory",
-                    dir.display(),
-                    m.batch_ms
-                )))
-            }
+        let zero_ms = match self.metadata_fits(&dir)? {
             Some(m) => m.zero_ms,
             None => {
                 let zero_ms = first - interval_ms;

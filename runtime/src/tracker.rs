@@ -244,6 +244,9 @@ impl ReceivedBlockTracker {
     /// The batches from `from` to `to` with offset ranges not fetched yet (after a
     /// restart, those a window looks back at).
     pub fn unfetched(&self, from: BatchTime, to: BatchTime) -> Vec<BatchTime> {
+        if from > to {
+            return Vec::new();
+        }
         self.state()
             .allocated
             .range(from..=to)

@@ -358,3 +358,68 @@ fn cleaning_after_a_batch_keeps_the_batches_still_to_run() {
     assert_eq!(replayed.pending, [BatchTime(2_000), BatchTime(3_000)]);
     assert!(replayed.incomplete.is_empty());
 }
+
+/// `get_or_create` (Spark's `getOrCreate`): resumes from a fitting checkpoint, starts
+/// afresh on an empty directory, and refuses a changed pipeline when it is created —
+/// before anything starts — naming what changed.
+#[test]
+fn get_or_create_resumes_a_fitting_checkpoint_and_refuses_a_changed_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(10_000));
+    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec!["a b a"], false);
+    ssc.start().unwrap();
+    run_until(&ssc, &clock, 11_000);
+    ssc.stop(false).unwrap();
+    drop(ssc);
+
+    let settings = Settings {
+        batch_interval: Duration::from_secs(1),
+        write_ahead_log: true,
+        ..Settings::default()
+    };
+    let counts = |as_text: bool| {
+        move |ssc: &mut StreamingContext| {
+            let pairs = ssc
+                .receiver_stream(Once(vec![], Arc::default()))
+                .map(|w| (w, 1i64));
+            if as_text {
+                pairs
+                    .update_state_by_key(|_: Vec<i64>, s: Option<String>| s)
+                    .print(1);
+            } else {
+                pairs
+                    .update_state_by_key(|_: Vec<i64>, s: Option<i64>| s)
+                    .print(1);
+            }
+            Ok(())
+        }
+    };
+    let fresh = tempfile::tempdir().unwrap();
+    assert!(StreamingContext::get_or_create(fresh.path(), settings.clone(), counts(true)).is_ok());
+    let same = StreamingContext::get_or_create(dir.path(), settings.clone(), counts(false))
+        .expect("the same pipeline resumes");
+    assert!(same
+        .check_checkpoint(dir.path())
+        .unwrap()
+        .contains("resume after batch 11000"));
+    let err = StreamingContext::get_or_create(dir.path(), settings.clone(), counts(true))
+        .err()
+        .expect("a changed state type is refused")
+        .to_string();
+    assert!(
+        err.contains("updateStateByKey#0") && err.contains("String"),
+        "{err}"
+    );
+    let err = StreamingContext::get_or_create(
+        dir.path(),
+        Settings {
+            batch_interval: Duration::from_millis(500),
+            ..settings
+        },
+        counts(false),
+    )
+    .err()
+    .expect("a changed batch interval is refused")
+    .to_string();
+    assert!(err.contains("1000 ms batch interval"), "{err}");
+}

@@ -3,9 +3,7 @@
 
 use crate::checkpoint;
 use crate::direct::DirectSource;
-use crate::dstream::{
-    DStream, DirectInput, Graph, QueueInput, ReceiverInput, Stateful, TextFileInput,
-};
+use crate::dstream::{DStream, DirectInput, Graph, QueueInput, ReceiverInput, Stateful};
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -183,9 +181,17 @@ impl StreamingContext {
     }
 
     /// Lines of the files that appear in `dir` (Spark's `textFileStream`): each batch
-    /// reads the files moved into the directory since the previous batch, once each.
+    /// takes the files moved into the directory since the previous batch, and reads each
+    /// once — across restarts too, with a checkpoint directory (see [`FileSource`]).
+    ///
+    /// [`FileSource`]: crate::direct::files::FileSource
     pub fn text_file_stream(&mut self, dir: &str) -> DStream<String> {
-        DStream::new(Arc::new(TextFileInput::new(dir.into())), self.graph.clone())
+        let catalog = self
+            .settings
+            .checkpoint_dir
+            .as_ref()
+            .map(|c| c.join("textFileStream").join(self.direct.len().to_string()));
+        self.direct_stream(crate::direct::files::FileSource::new(dir.into(), catalog))
     }
 
     /// A stream of batches given in advance, one per batch interval, then empty ones

@@ -269,6 +269,82 @@ fn text_file_stream_reads_each_new_file_once_and_ignores_hidden_ones() {
     assert_eq!(sorted(13_000), []);
 }
 
+/// With a checkpoint directory the files taken are logged: after a crash a restart reads
+/// the failed batch's file again and no other file twice.
+#[test]
+fn text_file_stream_reads_each_file_once_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let put = |name: &str, text: &str| {
+        let tmp = input.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, input.join(name)).unwrap();
+    };
+    type Seen = Arc<Mutex<Vec<(u64, Vec<String>)>>>;
+    let context = |clock: Arc<ManualClock>, fail_on: Option<&'static str>| {
+        let settings = Settings {
+            checkpoint_dir: Some(dir.path().join("ckpt")),
+            ..Settings::default()
+        };
+        let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
+        let seen = Seen::default();
+        let out = seen.clone();
+        ssc.text_file_stream(input.to_str().unwrap())
+            .foreach_rdd(move |mut lines, t| {
+                lines.sort();
+                if fail_on.is_some_and(|f| lines.iter().any(|l| l == f)) {
+                    panic!("the output fails on {lines:?}");
+                }
+                if !lines.is_empty() {
+                    out.lock().unwrap().push((t.0, lines));
+                }
+            });
+        (ssc, seen)
+    };
+    let step = |ssc: &StreamingContext, clock: &ManualClock| {
+        clock.advance(1_000);
+        let want = BatchTime(sluice_runtime::Clock::now_ms(clock));
+        for _ in 0..1_000 {
+            if ssc.last_completed_batch() == Some(want)
+                || ssc.await_termination(Some(Duration::ZERO))
+                    != sluice_runtime::Termination::Running
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("batch {want} did not run");
+    };
+    let clock = Arc::new(ManualClock::new(10_000));
+    let (mut ssc, seen) = context(clock.clone(), Some("b"));
+    ssc.start().unwrap();
+    put("a.txt", "a\n");
+    step(&ssc, &clock);
+    // A name that sorts before a.txt: a restart must not number the files anew.
+    put("0b.txt", "b\n");
+    step(&ssc, &clock);
+    assert!(ssc.stop(false).is_err(), "the batch reading 0b.txt failed");
+    drop(ssc);
+    assert_eq!(*seen.lock().unwrap(), [(11_000, vec!["a".to_string()])]);
+
+    let (mut ssc, seen) = context(clock.clone(), None);
+    ssc.start().unwrap();
+    step(&ssc, &clock);
+    put("c.txt", "c\n");
+    step(&ssc, &clock);
+    step(&ssc, &clock);
+    ssc.stop(false).unwrap();
+    let seen = seen.lock().unwrap();
+    let lines: Vec<&str> = seen
+        .iter()
+        .flat_map(|(_, l)| l)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(lines, ["b", "c"], "{seen:?}");
+    assert_eq!(seen[0].0, 12_000, "0b.txt at its batch's time");
+}
+
 #[test]
 fn glom_repartition_map_partitions_and_transform() {
     let got = run(vec![(1..=7i64).collect()], 1, |_, s| {

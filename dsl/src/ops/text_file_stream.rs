@@ -12,7 +12,8 @@ pub const SPEC: OpSpec = OpSpec {
     kind: OpKind::Source,
     signature: "textFileStream(dir: String) -> String",
     summary: "Lines of the files moved into `dir` (Spark's `textFileStream`): each batch reads \
-              the files that appeared since the previous one, each file once. Names starting \
+              the files that appeared since the previous one, each file once — across restarts \
+              too, with a `checkpoint` directory, which logs the files taken. Names starting \
               with `.` or `_` are ignored: write a file under such a name, then rename it.",
     example: "textFileStream(\"incoming\") | flatMap split | countByValue | print",
     lower,

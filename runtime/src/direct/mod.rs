@@ -8,6 +8,7 @@
 //! last logged one ended: every record lands in exactly one batch, without a receiver
 //! write-ahead log. The source keeps the data; the log keeps only offsets.
 
+pub mod files;
 #[cfg(feature = "nats")]
 pub mod jetstream;
 #[cfg(feature = "kafka")]

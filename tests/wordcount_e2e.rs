@@ -113,7 +113,7 @@ fn the_seed_example_leaves_exact_counts_in_postgresql() {
     assert_counts(&got, &word_counts(&text));
     let commits: i64 = rt
         .block_on(client.query_one(
-            "SELECT count(*) FROM sluice_commits WHERE sink = 'jdbc:streaming_itemcount'",
+            "SELECT count(*) FROM sluice_commits WHERE sink = 'flow_network_wordcount:jdbc:streaming_itemcount'",
             &[],
         ))
         .unwrap()

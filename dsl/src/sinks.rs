@@ -167,9 +167,11 @@ pub fn lower_sink(cx: &mut Cx, d: &Decl) -> Option<SinkDecl> {
         let pool = bound[3]
             .clone()
             .unwrap_or(quote!(ssc.settings().worker_threads as i64));
-        quote!(#rt::sinks::Jdbc::postgres(ssc.io_handle(), #name, &#target, #table, (#pool) as usize, #mode))
+        quote!(#rt::sinks::Jdbc::postgres(ssc.io_handle(), #name, &#target, #table, (#pool) as usize, #mode)
+            .map(|j| j.for_pipeline(&ssc.settings().app_name)))
     } else {
-        quote!(#rt::sinks::Jdbc::sqlite(#name, &#target, #table, #mode))
+        quote!(#rt::sinks::Jdbc::sqlite(#name, &#target, #table, #mode)
+            .map(|j| j.for_pipeline(&ssc.settings().app_name)))
     };
     Some(SinkDecl {
         name: name.to_string(),

@@ -29,9 +29,13 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A context with this pipeline's graph, built on `settings`; with a checkpoint
-    /// directory, through [`StreamingContext::get_or_create`].
+    /// A context with this pipeline's graph, built on `settings` (named after the
+    /// pipeline); with a checkpoint directory, through [`StreamingContext::get_or_create`].
     pub fn context(&self, settings: Settings) -> Result<StreamingContext> {
+        let settings = Settings {
+            app_name: self.name.to_string(),
+            ..settings
+        };
         match settings.checkpoint_dir.clone() {
             Some(dir) => StreamingContext::get_or_create(dir, settings, self.build),
             None => {

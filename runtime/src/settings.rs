@@ -6,6 +6,8 @@ use std::time::Duration;
 /// the pipeline binary's flags override it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
+    /// The pipeline's name (Spark's `appName`): it names the pipeline's commits in sinks.
+    pub app_name: String,
     /// The batch interval (Spark's `batchDuration`).
     pub batch_interval: Duration,
     /// How often a receiver cuts its buffer into a block (`spark.streaming.blockInterval`).
@@ -74,6 +76,7 @@ impl Default for Settings {
             .map(|n| n.get())
             .unwrap_or(2);
         Settings {
+            app_name: "sluice".into(),
             batch_interval: Duration::from_secs(1),
             block_interval: Duration::from_millis(200),
             shuffle_partitions: cores,

@@ -1,7 +1,7 @@
 //! Sinks that output operations write to: `jdbc` into PostgreSQL or an embedded SQLite file.
 //!
-//! Each partition of each batch is one transaction that also records `(sink, batch time,
-//! partition)` in `sluice_commits`; a partition already recorded there is skipped, so a
+//! Each partition of each batch is one transaction that also records `(pipeline and sink,
+//! batch time, partition)` in `sluice_commits`; a partition already recorded there is skipped, so a
 //! batch run again after a failure does not count twice. Rows land by [`WriteMode`]: added
 //! to a key's count (the seed's word count), replacing it (state streams), or appended.
 
@@ -126,6 +126,8 @@ enum Backend {
 
 /// Writes `(key, value)` pairs into a table, by its [`WriteMode`].
 pub struct Jdbc {
+    /// The pipeline writing, so two pipelines' markers never collide in one database.
+    pipeline: String,
     name: String,
     spec: TableSpec,
     mode: WriteMode,
@@ -181,6 +183,7 @@ impl Jdbc {
         })
         .map_err(|e| sink_error(name, format!("cannot prepare PostgreSQL: {e}")))?;
         Ok(Jdbc {
+            pipeline: String::new(),
             name: name.to_string(),
             spec,
             mode,
@@ -209,6 +212,7 @@ impl Jdbc {
             })
             .map_err(|e| sink_error(name, format!("cannot open SQLite database {path}: {e}")))?;
         Ok(Jdbc {
+            pipeline: String::new(),
             name: name.to_string(),
             spec,
             mode,
@@ -216,8 +220,15 @@ impl Jdbc {
         })
     }
 
+    /// Names the pipeline that writes through this sink: its commit markers are
+    /// `(pipeline:sink:table, batch time, partition)`.
+    pub fn for_pipeline(mut self, pipeline: &str) -> Self {
+        self.pipeline = pipeline.to_string();
+        self
+    }
+
     fn commit_key(&self) -> String {
-        format!("{}:{}", self.name, self.spec.table)
+        format!("{}:{}:{}", self.pipeline, self.name, self.spec.table)
     }
 
     fn write_postgres(

@@ -71,6 +71,12 @@ fn add_replace_and_append_each_write_a_batch_once() {
             ("b".into(), 5)
         ]
     );
+    // Another pipeline with a sink of the same name into the same table, at the same
+    // batch time: its commits are its own, not taken for the first pipeline's.
+    let other = sink(&add, WriteMode::Add).for_pipeline("another pipeline");
+    write(&other, 2_000, &[("a", 7)]);
+    write(&other, 2_000, &[("a", 7)]);
+    assert_eq!(rows(&add), [("a".into(), 17), ("b".into(), 5)]);
     rt.block_on(client.batch_execute(&format!(
         "DROP TABLE {add}; DROP TABLE {replace}; DROP TABLE {append}"
     )))

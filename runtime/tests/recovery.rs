@@ -3,7 +3,7 @@
 //! must not count as complete (SPARK-18905), recovered batches must not run twice
 //! (SPARK-12122), a failed log write must not lose unallocated blocks (SPARK-23438),
 //! checkpoints written out of order (SPARK-11267), cleanup dropping the metadata of batches
-//! still to run (SPARK-6222).
+//! still to run (SPARK-6222), blocks lost to a racing allocation (SPARK-23991).
 
 use sluice_runtime::block::Block;
 use sluice_runtime::receiver::{Receiver, ReceiverContext};
@@ -11,6 +11,7 @@ use sluice_runtime::recovery::{self, Metadata};
 use sluice_runtime::tracker::ReceivedBlockTracker;
 use sluice_runtime::wal::{FsyncPolicy, WalConfig};
 use sluice_runtime::{BatchTime, Clock, ManualClock, Settings, StreamingContext, Termination};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -422,4 +423,67 @@ fn get_or_create_resumes_a_fitting_checkpoint_and_refuses_a_changed_pipeline() {
     .expect("a changed batch interval is refused")
     .to_string();
     assert!(err.contains("1000 ms batch interval"), "{err}");
+}
+
+/// SPARK-23991: blocks added while a batch is being allocated were lost (the allocation
+/// cleared a queue it had copied before the new block arrived). Here two receivers add
+/// blocks while batches are allocated as fast as possible: every block lands in exactly
+/// one batch, and the log replays the same assignment.
+#[test]
+fn blocks_added_during_allocations_land_in_exactly_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, replayed) = recovery::open(dir.path(), 2, &wal_cfg(dir.path())).unwrap();
+    let t = Arc::new(ReceivedBlockTracker::with_logs(logs, &replayed, 1_000));
+    let adders: Vec<_> = (0..2)
+        .map(|stream| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                for id in 0..500u64 {
+                    let b = Block {
+                        stream,
+                        id,
+                        data: format!("{stream}/{id}\n"),
+                        records: 1,
+                    };
+                    t.add_block(b, id, None).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut time = 1_000;
+    while !adders.iter().all(|a| a.is_finished()) {
+        t.allocate_blocks_to_batch(BatchTime(time), Default::default())
+            .unwrap();
+        time += 1_000;
+    }
+    for a in adders {
+        a.join().unwrap();
+    }
+    t.allocate_blocks_to_batch(BatchTime(time), Default::default())
+        .unwrap();
+    let mut placed: BTreeMap<(usize, u64), Vec<u64>> = BTreeMap::new();
+    for at in (1_000..=time).step_by(1_000) {
+        for (stream, blocks) in t.blocks_of_batch(BatchTime(at)).streams {
+            for b in blocks {
+                placed.entry((stream, b.id)).or_default().push(at);
+            }
+        }
+    }
+    assert_eq!(placed.len(), 1_000, "every block placed");
+    assert!(
+        placed.values().all(|at| at.len() == 1),
+        "no block in two batches"
+    );
+    assert!(time > 2_000, "allocations ran while blocks arrived");
+    drop(t);
+    let (_, replayed) = recovery::open(dir.path(), 2, &wal_cfg(dir.path())).unwrap();
+    let mut logged: BTreeMap<(usize, u64), Vec<u64>> = BTreeMap::new();
+    for (at, streams) in &replayed.allocated {
+        for (stream, blocks) in streams {
+            for b in blocks {
+                logged.entry((*stream, b.id)).or_default().push(at.0);
+            }
+        }
+    }
+    assert_eq!(logged, placed, "the log replays the same batches");
 }

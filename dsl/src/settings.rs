@@ -46,6 +46,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "worker threads running partitions",
     ),
     (
+        "concurrentJobs",
+        "concurrent_jobs",
+        "how many batches may run at once (Spark's `concurrentJobs`; default 1)",
+    ),
+    (
         "maxRecordBytes",
         "max_record_bytes",
         "longer records are skipped and counted",

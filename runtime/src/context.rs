@@ -17,7 +17,7 @@ use crate::settings::Settings;
 use crate::time::{BatchTime, Clock, SystemClock};
 use crate::tracker::{RateSinks, ReceivedBlockTracker, ReceiverTracker};
 use crate::wal::{FsyncPolicy, WalConfig};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::watch;
 
 /// A pipeline as generated code describes it: its settings and how to build its graph.
@@ -225,6 +225,13 @@ impl StreamingContext {
         {
             return Err(Error::State("has no output operations registered"));
         }
+        if self.settings.concurrent_jobs > 1 && !self.stateful().is_empty() {
+            return Err(Error::Settings(format!(
+                "concurrentJobs = {} needs a pipeline without updateStateByKey or \
+                 mapWithState: their state must see batches in order",
+                self.settings.concurrent_jobs
+            )));
+        }
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
         let (replayed, zero_ms, first) = self.recover(interval_ms)?;
         let direct: Arc<[Arc<dyn DirectSource>]> = std::mem::take(&mut self.direct).into();
@@ -242,6 +249,7 @@ impl StreamingContext {
             zero_ms,
             direct: direct.clone(),
             io: self.rt.handle().clone(),
+            in_flight: Mutex::default(),
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())

@@ -76,7 +76,8 @@ pub(crate) struct OutputOp {
 
 /// The operator graph a context owns; streams register their output operations here.
 pub(crate) struct Graph {
-    pub outputs: Mutex<Vec<OutputOp>>,
+    /// Shared, so batches running at once (concurrent jobs) each hold them.
+    pub outputs: Mutex<Vec<Arc<OutputOp>>>,
     /// The batch interval, in milliseconds.
     pub batch_ms: u64,
     /// How long batches are kept: the `remember` setting, or the longest window.
@@ -572,7 +573,7 @@ impl<T: Send + 'static> DStream<T> {
             .outputs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(op);
+            .push(Arc::new(op));
     }
 
     /// Spark's `print(num)`: the batch time and the first `num` records on standard output.

@@ -128,6 +128,12 @@ pub(crate) struct JobScheduler {
     pub direct: Arc<[Arc<dyn DirectSource>]>,
     /// Where direct sources' fetches run.
     pub io: tokio::runtime::Handle,
+    /// The batches running now.
+    pub in_flight: Mutex<std::collections::BTreeSet<BatchTime>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The first wait before a failed step of a batch is tried again; it doubles per attempt.
@@ -137,15 +143,25 @@ const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl JobScheduler {
     /// Runs job sets in the order they arrive (which is time order) until the sender hangs
-    /// up. Once a batch is given up (a stop during its retries, or a failure), the later
-    /// ones are not run either: none overtakes it.
+    /// up, `settings.concurrent_jobs` at a time (Spark's `concurrentJobs`, default 1).
+    /// Once a batch is given up (a stop during its retries, or a failure), no later batch
+    /// starts: with one job at a time, none overtakes it.
     pub fn run(self, jobs: mpsc::Receiver<JobSet>) {
-        let mut given_up = false;
-        for set in jobs {
-            if !given_up {
-                given_up = !self.run_job_set(set.info);
+        let given_up = std::sync::atomic::AtomicBool::new(false);
+        let jobs = Mutex::new(jobs);
+        let work = || loop {
+            let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok(set) = next else { return };
+            if !given_up.load(std::sync::atomic::Ordering::SeqCst) && !self.run_job_set(set.info) {
+                given_up.store(true, std::sync::atomic::Ordering::SeqCst);
             }
-        }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..self.settings.concurrent_jobs.max(1) {
+                scope.spawn(work);
+            }
+            work();
+        });
     }
 
     /// Runs `step` until it succeeds, waiting [`RETRY_FIRST`], twice that, … up to
@@ -235,7 +251,21 @@ impl JobScheduler {
     }
 
     /// Runs batch `t`'s output operations; false if the batch was given up.
-    fn run_job_set(&self, mut info: BatchInfo) -> bool {
+    fn run_job_set(&self, info: BatchInfo) -> bool {
+        let t = info.batch_time;
+        lock(&self.in_flight).insert(t);
+        let done = self.run_batch(info);
+        lock(&self.in_flight).remove(&t);
+        done
+    }
+
+    /// The batch a cleanup after batch `t` must keep: the oldest other batch still
+    /// running (with concurrent jobs), whose input a restart may need again.
+    fn oldest_running(&self, t: BatchTime) -> Option<BatchTime> {
+        lock(&self.in_flight).iter().find(|b| **b != t).copied()
+    }
+
+    fn run_batch(&self, mut info: BatchInfo) -> bool {
         let t = info.batch_time;
         let mut blocks = self.blocks.blocks_of_batch(t);
         info.processing_start = Some(self.clock.now_ms());
@@ -258,7 +288,7 @@ impl JobScheduler {
                 .remember_ms
                 .load(std::sync::atomic::Ordering::Relaxed),
         };
-        let outputs = self.graph.outputs.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = lock(&self.graph.outputs).clone();
         let mut failed = None;
         for op in outputs.iter() {
             if op
@@ -287,7 +317,6 @@ impl JobScheduler {
                 break;
             }
         }
-        drop(outputs);
         if let Some(message) = failed {
             return self.give_up(info, message);
         }
@@ -307,9 +336,13 @@ impl JobScheduler {
                 .blocks
                 .batch_completed(t)
                 .and_then(|()| match checkpointed {
-                    Ok(()) => self
-                        .blocks
-                        .cleanup_old_batches(BatchTime(t.0.saturating_sub(cx.remember_ms))),
+                    Ok(()) => {
+                        let mut before = BatchTime(t.0.saturating_sub(cx.remember_ms));
+                        if let Some(running) = self.oldest_running(t) {
+                            before = before.min(running);
+                        }
+                        self.blocks.cleanup_old_batches(before)
+                    }
                     Err(_) => Ok(()),
                 });
             if let Err(e) = logged {
@@ -317,7 +350,14 @@ impl JobScheduler {
                     "batch {t}: the write-ahead log failed after the batch completed: {e}"
                 )));
             }
-            self.completed.send_replace(Some(t));
+            // With concurrent jobs batches may finish out of order: the latest stays.
+            self.completed.send_if_modified(|c| {
+                let later = c.is_none_or(|c| c < t);
+                if later {
+                    *c = Some(t);
+                }
+                later
+            });
         }
         true
     }

@@ -16,6 +16,9 @@ pub struct Settings {
     pub shuffle_partitions: usize,
     /// How many worker threads run partitions.
     pub worker_threads: usize,
+    /// How many batches may run at once (Spark's `spark.streaming.concurrentJobs`); above
+    /// 1, batches may finish out of order, and stateful operators are refused.
+    pub concurrent_jobs: usize,
     /// How long a receiver waits before it reconnects (`spark.streaming.receiverRestartDelay`).
     pub receiver_restart_delay: Duration,
     /// Records longer than this many bytes are skipped and counted.
@@ -81,6 +84,7 @@ impl Default for Settings {
             block_interval: Duration::from_millis(200),
             shuffle_partitions: cores,
             worker_threads: cores,
+            concurrent_jobs: 1,
             receiver_restart_delay: Duration::from_millis(500),
             max_record_bytes: 1 << 20,
             receiver_max_rate: 0,

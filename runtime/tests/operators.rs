@@ -580,3 +580,72 @@ fn incremental_window_with_an_inverse_matches_the_recomputed_window() {
         assert_eq!(incremental, recomputed, "window {length:?} slide {slide:?}");
     }
 }
+
+/// How many batches ran at once at most, on a manual clock that ticks 6 batches at once,
+/// each batch's output taking 100 ms; and what they saw.
+fn overlap(concurrent_jobs: usize) -> (usize, Vec<i64>) {
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(
+        Settings {
+            batch_interval: Duration::from_secs(1),
+            concurrent_jobs,
+            ..Settings::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (r, m, out) = (running.clone(), most.clone(), seen.clone());
+    ssc.queue_stream((1..=6i64).map(|i| vec![i]).collect())
+        .foreach_rdd(move |xs, _| {
+            let now = r.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            m.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            out.lock().unwrap().extend(xs);
+            r.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    ssc.start().unwrap();
+    clock.advance(6_000);
+    for _ in 0..1_000 {
+        if seen.lock().unwrap().len() == 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ssc.stop(false).unwrap();
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    (most.load(std::sync::atomic::Ordering::SeqCst), seen)
+}
+
+#[test]
+fn concurrent_jobs_run_batches_at_once_and_each_once() {
+    let (most, seen) = overlap(1);
+    assert_eq!(
+        (most, seen),
+        (1, (1..=6).collect()),
+        "one at a time by default"
+    );
+    let (most, seen) = overlap(3);
+    assert!(most >= 2, "batches overlapped: at most {most} at once");
+    assert!(most <= 3, "never more than concurrentJobs: {most}");
+    assert_eq!(seen, (1..=6).collect::<Vec<_>>());
+}
+
+#[test]
+fn concurrent_jobs_are_refused_with_state() {
+    let mut ssc = StreamingContext::new(Settings {
+        concurrent_jobs: 2,
+        ..Settings::default()
+    })
+    .unwrap();
+    ssc.queue_stream(vec![vec![("a".to_string(), 1i64)]])
+        .update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
+            Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
+        })
+        .print(1);
+    let err = ssc.start().expect_err("refused").to_string();
+    assert!(err.contains("concurrentJobs = 2"), "{err}");
+}

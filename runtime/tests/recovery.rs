@@ -182,15 +182,20 @@ fn a_failed_batch_is_not_complete_and_runs_again_after_a_restart() {
     ));
     assert!(ssc.stop(false).is_err());
     drop(ssc);
+    assert_batch_11000_runs_again(dir.path(), &clock);
+}
 
-    let (mut ssc, seen) = context(dir.path(), clock.clone(), vec![], None);
+/// After a failed batch 11 000 holding `x y` and `z`: a restart runs it first.
+fn assert_batch_11000_runs_again(dir: &Path, clock: &Arc<ManualClock>) {
+    let (mut ssc, seen) = context(dir, clock.clone(), vec![], None);
     ssc.start().unwrap();
-    run_until(&ssc, &clock, 11_000);
+    run_until(&ssc, clock, 11_000);
     ssc.stop(false).unwrap();
     let runs = seen.lock().unwrap().clone();
     assert_eq!(
         runs.first(),
-        Some(&(11_000, vec!["x y".to_string(), "z".to_string()]))
+        Some(&(11_000, vec!["x y".to_string(), "z".to_string()])),
+        "{runs:?}"
     );
 }
 
@@ -486,4 +491,49 @@ fn blocks_added_during_allocations_land_in_exactly_one_batch() {
         }
     }
     assert_eq!(logged, placed, "the log replays the same batches");
+}
+
+/// With concurrent jobs, a later batch that completes first must not clean up the log of
+/// an earlier one still running: when the earlier one then fails, a restart runs it again.
+#[test]
+fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(
+        Settings {
+            batch_interval: Duration::from_secs(1),
+            block_interval: Duration::from_millis(100),
+            checkpoint_dir: Some(dir.path().to_path_buf()),
+            write_ahead_log: true,
+            concurrent_jobs: 2,
+            ..Settings::default()
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    ssc.receiver_stream(Once(vec!["x y", "z"], Arc::default()))
+        .foreach_rdd(|_, t| {
+            if t.0 == 11_000 {
+                // Still running while batch 12 000 completes and cleans up.
+                std::thread::sleep(Duration::from_millis(400));
+                panic!("the output fails on batch {t}");
+            }
+        });
+    ssc.start().unwrap();
+    for _ in 0..2_000 {
+        if ssc.await_termination(Some(Duration::ZERO)) != Termination::Running {
+            break;
+        }
+        if clock.now_ms() < 12_000 {
+            clock.advance(100);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        ssc.last_completed_batch() >= Some(BatchTime(12_000)),
+        "12 000 overtook"
+    );
+    assert!(ssc.stop(false).is_err());
+    drop(ssc);
+    assert_batch_11000_runs_again(dir.path(), &clock);
 }

@@ -15,7 +15,8 @@ pub const SPEC: OpSpec = OpSpec {
               (`get`, `update`, `remove`, `exists`, `is_timing_out`); its results form the \
               stream. With a timeout, a key idle that long gets one last call with no value \
               while `is_timing_out()`, then is dropped. Only keys with records or a due \
-              timeout are visited. State is kept in memory only (no checkpoint yet).",
+              timeout are visited. With a `checkpoint` directory the state (and each key's \
+              idle time) is checkpointed after every batch and a restart resumes it.",
     example: "socket(\"localhost\", 9999) | flatMap split | map (w, 1) \
               | mapWithState(timeout: 30s) { |k: &String, v: Option<i64>, s: &mut State<i64>| -> (String, i64) { \
               let n = s.get().copied().unwrap_or(0) + v.unwrap_or(0); s.update(n); (k.clone(), n) } } | print",

@@ -15,8 +15,8 @@ pub const SPEC: OpSpec = OpSpec {
     summary: "Keeps a state per key across batches. Each batch, the closure gets a key's new \
               values and its state so far (`None` for a new key) and returns the new state; \
               `None` removes the key. The stream carries every key's state after the batch. \
-              Unlike Spark, keys without new data are not visited. State is kept in memory \
-              only (no checkpoint yet).",
+              Unlike Spark, keys without new data are not visited. With a `checkpoint` \
+              directory the state is checkpointed after every batch and a restart resumes it.",
     example: "socket(\"localhost\", 9999) | flatMap split | map (w, 1) \
               | updateStateByKey { |vs: Vec<i64>, s: Option<i64>| -> Option<i64> { Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) } } | print",
     lower,

@@ -250,6 +250,7 @@ impl StreamingContext {
             direct: direct.clone(),
             io: self.rt.handle().clone(),
             in_flight: Mutex::default(),
+            skipped: Mutex::default(),
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())

@@ -6,7 +6,7 @@ use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::Executor;
 use crate::listener::{BatchInfo, ListenerBus, StreamingEvent};
-use crate::settings::Settings;
+use crate::settings::{BatchFailure, Settings};
 use crate::time::{BatchTime, Clock};
 use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
 use std::collections::BTreeMap;
@@ -130,6 +130,8 @@ pub(crate) struct JobScheduler {
     pub io: tokio::runtime::Handle,
     /// The batches running now.
     pub in_flight: Mutex<std::collections::BTreeSet<BatchTime>>,
+    /// The batches skipped as failed: kept in the log for a restart.
+    pub skipped: Mutex<std::collections::BTreeSet<BatchTime>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -260,9 +262,11 @@ impl JobScheduler {
     }
 
     /// The batch a cleanup after batch `t` must keep: the oldest other batch still
-    /// running (with concurrent jobs), whose input a restart may need again.
+    /// running (with concurrent jobs) or skipped as failed, whose input a restart needs.
     fn oldest_running(&self, t: BatchTime) -> Option<BatchTime> {
-        lock(&self.in_flight).iter().find(|b| **b != t).copied()
+        let running = lock(&self.in_flight).iter().find(|b| **b != t).copied();
+        let skipped = lock(&self.skipped).first().copied();
+        running.into_iter().chain(skipped).min()
     }
 
     fn run_batch(&self, mut info: BatchInfo) -> bool {
@@ -297,27 +301,36 @@ impl JobScheduler {
             {
                 continue;
             }
-            // An error (a sink or a file system that fails) is tried again; a panic is a
-            // bug in the pipeline and fails it at once.
+            // An error (a sink or a file system that fails) is tried again until it
+            // succeeds; a panic, recomputing the operation from its inputs, up to
+            // `task_max_failures` attempts in all (Spark's `spark.task.maxFailures`).
+            let mut panics = 0;
             let mut panicked = None;
             let ran = self.with_retries(t, &format!("output operation {}", op.name), || {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
                     Ok(r) => r,
                     Err(panic) => {
-                        panicked = Some(panic_message(&*panic));
+                        panics += 1;
+                        let message = panic_message(&*panic);
+                        if panics < self.settings.task_max_failures {
+                            return Err(message);
+                        }
+                        panicked = Some(format!("{message} ({panics} attempts)"));
                         Ok(())
                     }
                 }
             });
+            let is_panic = panicked.is_some();
             if let Some(e) = panicked.map(Err).unwrap_or(ran).err() {
-                failed = Some(format!(
-                    "output operation {} failed for batch {t}: {e}",
-                    op.name
-                ));
+                let message = format!("output operation {} failed for batch {t}: {e}", op.name);
+                failed = Some((message, is_panic));
                 break;
             }
         }
-        if let Some(message) = failed {
+        if let Some((message, is_panic)) = failed {
+            if is_panic && self.skips_failed_batches() {
+                return self.skip(info, message);
+            }
             return self.give_up(info, message);
         }
         info.processing_end = Some(self.clock.now_ms());
@@ -359,6 +372,27 @@ impl JobScheduler {
                 later
             });
         }
+        true
+    }
+
+    /// Whether a batch whose output keeps panicking is skipped rather than stopping the
+    /// pipeline: by the policy setting, and never with state, which must see every batch.
+    fn skips_failed_batches(&self) -> bool {
+        self.settings.on_batch_failure == BatchFailure::Skip
+            && lock(&self.graph.stateful).is_empty()
+    }
+
+    /// Skips batch `info`, failed: reported, not marked complete and kept in the log (no
+    /// cleanup passes it), so a restart runs it again; later batches go on.
+    fn skip(&self, mut info: BatchInfo, message: String) -> bool {
+        let t = info.batch_time;
+        lock(&self.skipped).insert(t);
+        info.processing_end = Some(self.clock.now_ms());
+        info.failure = Some(message.clone());
+        self.bus.post(StreamingEvent::BatchCompleted(info));
+        self.bus.post(StreamingEvent::Warning(format!(
+            "batch {t} skipped: {message}; it stays in the log, and a restart runs it again"
+        )));
         true
     }
 

@@ -49,6 +49,21 @@ pub struct Settings {
     /// source's fetch) is tried again before the pipeline fails; `None`: until it succeeds
     /// or the pipeline stops. Later batches wait meanwhile.
     pub batch_retries: Option<u32>,
+    /// How many times an output operation may panic on one batch before the batch is
+    /// failed (Spark's `spark.task.maxFailures`); each attempt recomputes from the inputs.
+    pub task_max_failures: u32,
+    /// What happens to a batch whose output kept panicking.
+    pub on_batch_failure: BatchFailure,
+}
+
+/// What happens to a batch whose output operation kept panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchFailure {
+    /// Report it, keep it in the log (a restart runs it again) and go on with the next
+    /// batch, as Spark does; a pipeline with state stops instead.
+    Skip,
+    /// Stop the pipeline (it exits with an error; a restart runs the batch again).
+    Stop,
 }
 
 /// Gains of the PID rate estimator, with Spark's defaults
@@ -96,6 +111,8 @@ impl Default for Settings {
             write_ahead_log: false,
             max_rate_per_partition: 0,
             batch_retries: None,
+            task_max_failures: 4,
+            on_batch_failure: BatchFailure::Skip,
         }
     }
 }

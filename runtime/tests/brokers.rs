@@ -244,6 +244,7 @@ mod jetstream_direct {
         let mut ssc = StreamingContext::new(Settings {
             checkpoint_dir: Some(dir.to_path_buf()),
             max_rate_per_partition: 1_000,
+            on_batch_failure: sluice_runtime::settings::BatchFailure::Stop,
             ..settings()
         })
         .unwrap();

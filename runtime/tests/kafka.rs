@@ -8,6 +8,7 @@ mod common;
 use common::{kafka, service, Events};
 use sluice_runtime::direct::kafka::KafkaSpec;
 use sluice_runtime::direct::StartAt;
+use sluice_runtime::settings::BatchFailure;
 use sluice_runtime::{Settings, StreamingContext, StreamingEvent, Termination};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -61,6 +62,7 @@ fn context(
         batch_interval: Duration::from_millis(100),
         checkpoint_dir: Some(dir.to_path_buf()),
         max_rate_per_partition: max_rate,
+        on_batch_failure: BatchFailure::Stop,
         ..Settings::default()
     };
     context_with(broker, topic, settings, fail_batch)
@@ -326,6 +328,7 @@ fn a_window_after_a_restart_covers_the_batches_before_the_crash() {
             batch_interval: Duration::from_millis(100),
             checkpoint_dir: Some(dir.path().to_path_buf()),
             max_rate_per_partition: 300,
+            on_batch_failure: BatchFailure::Stop,
             ..Settings::default()
         })
         .unwrap();

@@ -1,6 +1,7 @@
 //! Per-batch operators with Spark's meaning, on queued batches and a manual clock, so
 //! every batch's input and output is exact.
 
+use sluice_runtime::settings::BatchFailure;
 use sluice_runtime::{BatchTime, DStream, ManualClock, PartitionSink, Settings, StreamingContext};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -285,6 +286,7 @@ fn text_file_stream_reads_each_file_once_across_a_restart() {
     let context = |clock: Arc<ManualClock>, fail_on: Option<&'static str>| {
         let settings = Settings {
             checkpoint_dir: Some(dir.path().join("ckpt")),
+            on_batch_failure: BatchFailure::Stop,
             ..Settings::default()
         };
         let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();

@@ -5,12 +5,18 @@
 //! checkpoints written out of order (SPARK-11267), cleanup dropping the metadata of batches
 //! still to run (SPARK-6222), blocks lost to a racing allocation (SPARK-23991).
 
+mod common;
+
+use common::Events;
 use sluice_runtime::block::Block;
 use sluice_runtime::receiver::{Receiver, ReceiverContext};
 use sluice_runtime::recovery::{self, Metadata};
+use sluice_runtime::settings::BatchFailure;
 use sluice_runtime::tracker::ReceivedBlockTracker;
 use sluice_runtime::wal::{FsyncPolicy, WalConfig};
-use sluice_runtime::{BatchTime, Clock, ManualClock, Settings, StreamingContext, Termination};
+use sluice_runtime::{
+    BatchTime, Clock, ManualClock, Settings, StreamingContext, StreamingEvent, Termination,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -82,6 +88,7 @@ fn context_remembering(
         checkpoint_dir: Some(dir.to_path_buf()),
         write_ahead_log: true,
         remember,
+        on_batch_failure: BatchFailure::Stop,
         ..Settings::default()
     };
     let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
@@ -506,6 +513,7 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
             checkpoint_dir: Some(dir.path().to_path_buf()),
             write_ahead_log: true,
             concurrent_jobs: 2,
+            on_batch_failure: BatchFailure::Stop,
             ..Settings::default()
         },
         clock.clone(),
@@ -535,5 +543,59 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
     );
     assert!(ssc.stop(false).is_err());
     drop(ssc);
+    assert_batch_11000_runs_again(dir.path(), &clock);
+}
+
+/// The default policy for a batch whose output keeps panicking (Spark's, with SPARK-18905
+/// fixed): after `task_max_failures` attempts, each recomputed from the batch's input and
+/// reported, the batch is skipped — the pipeline goes on with later batches — but it is
+/// not marked complete and no cleanup drops it, so a restart runs it again.
+#[test]
+fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(10_000));
+    let settings = Settings {
+        batch_interval: Duration::from_secs(1),
+        block_interval: Duration::from_millis(100),
+        checkpoint_dir: Some(dir.path().to_path_buf()),
+        write_ahead_log: true,
+        ..Settings::default()
+    };
+    let mut ssc = StreamingContext::with_clock(settings, clock.clone()).unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    let attempts = Arc::new(Mutex::new(0));
+    let tries = attempts.clone();
+    ssc.receiver_stream(Once(vec!["x y", "z"], Arc::default()))
+        .foreach_rdd(move |records, t| {
+            if t.0 == 11_000 {
+                *tries.lock().unwrap() += 1;
+                assert_eq!(records.len(), 2, "each attempt recomputes the whole input");
+                panic!("the output fails on batch {t}");
+            }
+        });
+    ssc.start().unwrap();
+    run_until(&ssc, &clock, 13_000);
+    assert_eq!(
+        ssc.await_termination(Some(Duration::ZERO)),
+        Termination::Running,
+        "the pipeline goes on"
+    );
+    ssc.stop(false).unwrap();
+    drop(ssc);
+    assert_eq!(
+        *attempts.lock().unwrap(),
+        4,
+        "Spark's spark.task.maxFailures"
+    );
+    let ev = events.0.lock().unwrap();
+    let retried = ev
+        .iter()
+        .filter(|e| matches!(e, StreamingEvent::BatchRetrying { batch, .. } if batch.0 == 11_000))
+        .count();
+    assert_eq!(retried, 3, "three retries reported");
+    assert!(ev.iter().any(|e| matches!(e,
+        StreamingEvent::BatchCompleted(b) if b.batch_time.0 == 11_000 && b.failure.as_deref().is_some_and(|f| f.contains("4 attempts")))));
+    drop(ev);
     assert_batch_11000_runs_again(dir.path(), &clock);
 }

@@ -2,7 +2,7 @@
 //! graceful stop on SIGINT or SIGTERM (stop receivers, finish queued batches, exit 0).
 
 use crate::context::Pipeline;
-use crate::listener::{BatchLog, ConsoleReporter};
+use crate::listener::{BatchLog, ConsoleReporter, StatsReporter};
 use crate::scheduler::Termination;
 use crate::settings::parse_duration;
 use std::process::ExitCode;
@@ -34,6 +34,10 @@ struct Args {
     /// Append one JSON object per completed batch to this file.
     #[arg(long)]
     batch_log: Option<std::path::PathBuf>,
+    /// After every batch, print the delays' quartiles over the last 100 batches (Spark's
+    /// StatsReportListener) on standard error.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
@@ -71,6 +75,12 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
     }
     let mut ssc = pipeline.context(settings)?;
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
+    if args.stats {
+        ssc.add_listener(Arc::new(StatsReporter::new(
+            100,
+            Box::new(std::io::stderr()),
+        )));
+    }
     if let Some(path) = &args.batch_log {
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -234,6 +234,10 @@ impl StreamingContext {
         }
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
         let (replayed, zero_ms, first) = self.recover(interval_ms)?;
+        self.bus
+            .post(crate::listener::StreamingEvent::StreamingStarted(
+                self.clock.now_ms(),
+            ));
         let direct: Arc<[Arc<dyn DirectSource>]> = std::mem::take(&mut self.direct).into();
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (completed_tx, completed) = watch::channel(None);

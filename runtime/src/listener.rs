@@ -51,12 +51,28 @@ pub struct ReceiverInfo {
     pub last_error: Option<String>,
 }
 
+/// One output operation's run for one batch (Spark's `OutputOperationInfo`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputOperationInfo {
+    pub batch_time: BatchTime,
+    /// Its rank among the pipeline's output operations, in definition order.
+    pub id: usize,
+    pub name: String,
+    pub start: u64,
+    pub end: Option<u64>,
+    pub failure: Option<String>,
+}
+
 /// Everything a listener hears about.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StreamingEvent {
+    /// The context started, at this clock time.
+    StreamingStarted(u64),
     BatchSubmitted(BatchInfo),
     BatchStarted(BatchInfo),
     BatchCompleted(BatchInfo),
+    OutputOperationStarted(OutputOperationInfo),
+    OutputOperationCompleted(OutputOperationInfo),
     ReceiverStarted(ReceiverInfo),
     ReceiverError(ReceiverInfo),
     ReceiverStopped(ReceiverInfo),
@@ -162,6 +178,70 @@ impl StreamingListener for BatchLog {
     }
 }
 
+/// Spark's `StatsReportListener`: after every batch, the distribution (minimum, quartiles,
+/// maximum) of the delays of the last `window` batches, on standard error.
+pub struct StatsReporter {
+    window: usize,
+    recent: Mutex<std::collections::VecDeque<BatchInfo>>,
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl StatsReporter {
+    pub fn new(window: usize, out: Box<dyn Write + Send>) -> Self {
+        StatsReporter {
+            window: window.max(1),
+            recent: Mutex::default(),
+            out: Mutex::new(out),
+        }
+    }
+}
+
+/// Minimum, 25 %, median, 75 % and maximum of `xs` (nearest rank), in that order.
+fn quartiles(mut xs: Vec<u64>) -> Option<[u64; 5]> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_unstable();
+    let at = |q: usize| xs[(q * (xs.len() - 1)) / 4];
+    Some([at(0), at(1), at(2), at(3), at(4)])
+}
+
+impl StreamingListener for StatsReporter {
+    fn on_event(&self, event: &StreamingEvent) {
+        let StreamingEvent::BatchCompleted(b) = event else {
+            return;
+        };
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.push_back(b.clone());
+        while recent.len() > self.window {
+            recent.pop_front();
+        }
+        let mut text = format!(
+            "batch {}: delays over the last {} batches (ms: min 25% 50% 75% max)\n",
+            b.batch_time,
+            recent.len()
+        );
+        for (what, delay) in [
+            (
+                "scheduling",
+                BatchInfo::scheduling_delay as fn(&BatchInfo) -> Option<u64>,
+            ),
+            ("processing", BatchInfo::processing_delay),
+            ("total", BatchInfo::total_delay),
+        ] {
+            if let Some(q) = quartiles(recent.iter().filter_map(delay).collect()) {
+                text.push_str(&format!(
+                    "  {what:<10} {} {} {} {} {}\n",
+                    q[0], q[1], q[2], q[3], q[4]
+                ));
+            }
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
 /// Reports receiver trouble and skipped records on standard error. A receiver error that
 /// repeats (a server that stays down) is reported once, and again when it changes or once
 /// a batch with records has completed since.
@@ -256,6 +336,32 @@ pub(crate) mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn the_stats_reporter_prints_delay_quartiles_over_its_window() {
+        let buf = Shared::default();
+        let r = StatsReporter::new(4, Box::new(buf.clone()));
+        for (i, processing) in [10u64, 40, 20, 30, 1_000].into_iter().enumerate() {
+            let t = 1_000 * (i as u64 + 1);
+            r.on_event(&StreamingEvent::BatchCompleted(BatchInfo {
+                batch_time: BatchTime(t),
+                records: 1,
+                stream_records: BTreeMap::new(),
+                direct_records: BTreeMap::new(),
+                submission_time: t,
+                processing_start: Some(t + 5),
+                processing_end: Some(t + 5 + processing),
+                failure: None,
+            }));
+        }
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let last = text.rsplit("batch 5000").next().unwrap();
+        // The window holds the last 4: processing 40, 20, 30, 1000.
+        assert!(last.contains("over the last 4 batches"), "{text}");
+        assert!(last.contains("processing 20 20 30 40 1000"), "{last}");
+        assert!(last.contains("scheduling 5 5 5 5 5"), "{last}");
+        assert_eq!(quartiles(vec![]), None);
     }
 
     #[test]

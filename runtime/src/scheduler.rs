@@ -5,7 +5,7 @@ use crate::checkpoint::{self, Checkpoint, OperatorState};
 use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::Executor;
-use crate::listener::{BatchInfo, ListenerBus, StreamingEvent};
+use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo, StreamingEvent};
 use crate::settings::{BatchFailure, Settings};
 use crate::time::{BatchTime, Clock};
 use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
@@ -294,13 +294,23 @@ impl JobScheduler {
         };
         let outputs = lock(&self.graph.outputs).clone();
         let mut failed = None;
-        for op in outputs.iter() {
+        for (id, op) in outputs.iter().enumerate() {
             if op
                 .slide_ms
                 .is_some_and(|slide| !(t.0 - cx.zero.0).is_multiple_of(slide))
             {
                 continue;
             }
+            let mut op_info = OutputOperationInfo {
+                batch_time: t,
+                id,
+                name: op.name.clone(),
+                start: self.clock.now_ms(),
+                end: None,
+                failure: None,
+            };
+            self.bus
+                .post(StreamingEvent::OutputOperationStarted(op_info.clone()));
             // An error (a sink or a file system that fails) is tried again until it
             // succeeds; a panic, recomputing the operation from its inputs, up to
             // `task_max_failures` attempts in all (Spark's `spark.task.maxFailures`).
@@ -321,7 +331,12 @@ impl JobScheduler {
                 }
             });
             let is_panic = panicked.is_some();
-            if let Some(e) = panicked.map(Err).unwrap_or(ran).err() {
+            let outcome = panicked.map(Err).unwrap_or(ran);
+            op_info.end = Some(self.clock.now_ms());
+            op_info.failure = outcome.as_ref().err().cloned();
+            self.bus
+                .post(StreamingEvent::OutputOperationCompleted(op_info));
+            if let Err(e) = outcome {
                 let message = format!("output operation {} failed for batch {t}: {e}", op.name);
                 failed = Some((message, is_panic));
                 break;

@@ -1,6 +1,8 @@
 //! Per-batch operators with Spark's meaning, on queued batches and a manual clock, so
 //! every batch's input and output is exact.
 
+mod common;
+
 use sluice_runtime::settings::BatchFailure;
 use sluice_runtime::{BatchTime, DStream, ManualClock, PartitionSink, Settings, StreamingContext};
 use std::collections::BTreeMap;
@@ -650,4 +652,60 @@ fn concurrent_jobs_are_refused_with_state() {
         .print(1);
     let err = ssc.start().expect_err("refused").to_string();
     assert!(err.contains("concurrentJobs = 2"), "{err}");
+}
+
+/// Every listener event Spark has, in Spark's order: streaming started; per batch
+/// submitted, started, each output operation started and completed, completed.
+#[test]
+fn the_listener_hears_every_event_in_order() {
+    let clock = Arc::new(ManualClock::new(10_000));
+    let mut ssc = StreamingContext::with_clock(Settings::default(), clock.clone()).unwrap();
+    let events = Arc::new(common::Events::default());
+    ssc.add_listener(events.clone());
+    let s = ssc.queue_stream(vec![vec![1i64, 2]]);
+    s.foreach_rdd(|_, _| {});
+    s.count().foreach_rdd(|_, _| {});
+    ssc.start().unwrap();
+    clock.advance(1_000);
+    for _ in 0..1_000 {
+        if ssc.last_completed_batch() == Some(BatchTime(11_000)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ssc.stop(false).unwrap();
+    use sluice_runtime::StreamingEvent as E;
+    let names: Vec<String> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            E::StreamingStarted(_) => Some("started".to_string()),
+            E::BatchSubmitted(b) if b.batch_time.0 == 11_000 => Some("submitted".into()),
+            E::BatchStarted(b) if b.batch_time.0 == 11_000 => Some("batch started".into()),
+            E::OutputOperationStarted(o) if o.batch_time.0 == 11_000 => {
+                Some(format!("op {} started", o.id))
+            }
+            E::OutputOperationCompleted(o) if o.batch_time.0 == 11_000 => {
+                assert!(o.end.is_some() && o.failure.is_none());
+                Some(format!("op {} completed", o.id))
+            }
+            E::BatchCompleted(b) if b.batch_time.0 == 11_000 => Some("batch completed".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "started",
+            "submitted",
+            "batch started",
+            "op 0 started",
+            "op 0 completed",
+            "op 1 started",
+            "op 1 completed",
+            "batch completed"
+        ]
+    );
 }

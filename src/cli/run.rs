@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Adapt receivers' rates to what the pipeline processes.
     #[arg(long)]
     backpressure: bool,
+    /// After every batch, print the delays' quartiles over the last 100 batches.
+    #[arg(long)]
+    stats: bool,
     #[command(flatten)]
     build: BuildOptions,
     /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
@@ -78,6 +81,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     if args.backpressure {
         cmd.arg("--backpressure");
+    }
+    if args.stats {
+        cmd.arg("--stats");
     }
     let feeder = match &args.feed {
         Some(path) => Some(start_feed(path, args.feed_port)?),

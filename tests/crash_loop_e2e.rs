@@ -1,5 +1,6 @@
 //! Zero data loss and no double counting across `kill -9`, as a user deploys it: a pipeline
-//! built with `sluice build --fail-points`, killed 20 times (`SLUICE_KILLS`) while a feeder
+//! built with `sluice build --fail-points`, killed 20 times (`SLUICE_KILLS`; more with
+//! `scripts/crash-loop.sh --kills N`) while a feeder
 //! keeps adding input, restarted each time, and finally stopped when its output adds up;
 //! the output must then equal what was fed, exactly. Every other kill is a SIGKILL at a
 //! seeded random moment (`SLUICE_CRASH_SEED`); the others are fail points — the program

@@ -95,3 +95,70 @@ fn graph_prints_mermaid_with_typed_edges_and_let_fan_out() {
     assert_eq!(text.matches("-->|\"(String, i64)\"|").count(), 4, "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn check_json_reports_every_file_for_editors_and_exits_1_on_an_error() {
+    let out = sluice()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "examples/wordcount.flow",
+            "tests/fixtures/not_a_pair.flow",
+            "tests/fixtures/unknown_operator.flow",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<(&str, &str)> = all
+        .iter()
+        .map(|d| (d["file"].as_str().unwrap(), d["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("tests/fixtures/not_a_pair.flow", "flow::type::not_a_pair"),
+            ("tests/fixtures/unknown_operator.flow", "flow::op::unknown")
+        ]
+    );
+    let d = &all[0];
+    let src = std::fs::read_to_string(repo().join("tests/fixtures/not_a_pair.flow")).unwrap();
+    // Line and columns (1-based) point at the operator in the file.
+    let line = src
+        .lines()
+        .nth(d["line"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    let (from, to) = (
+        d["column"].as_u64().unwrap() as usize - 1,
+        d["end_column"].as_u64().unwrap() as usize - 1,
+    );
+    assert_eq!(&line[from..to], "reduceByKey", "{d}");
+    assert_eq!(d["severity"], "error");
+    assert!(d["help"].as_str().is_some_and(|h| !h.is_empty()), "{d}");
+}
+
+#[test]
+fn graph_prints_dot_with_the_same_typed_edges() {
+    let out = sluice()
+        .args(["graph", "--format", "dot", "examples/wordcount.flow"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("digraph pipeline {\n") && text.ends_with("}\n"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("[label=\"(String, i64)\"]").count(),
+        4,
+        "{text}"
+    );
+    assert!(
+        text.contains("label=\"socket(\\\"127.0.0.1\\\", 9999)\""),
+        "{text}"
+    );
+}

@@ -71,8 +71,16 @@ fn sigterm_stops_gracefully_after_finishing_what_was_received() {
              socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
         ),
     );
-    // Build first, so that the run below starts at once. (`sluice run` finds the build.)
-    build_flow(&flow, &[]);
+    // Build first, so that the run below starts at once (`sluice run` finds the build);
+    // `-o` also puts a copy of the program where asked.
+    let copy = dir.path().join("term-bin");
+    let built = build_flow(&flow, &["-o", copy.to_str().unwrap()]);
+    assert_eq!(built, copy);
+    let help = std::process::Command::new(&copy)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--batch-log"));
 
     let child = sluice()
         .args(["run", "--dev"])

@@ -58,10 +58,54 @@ impl Graph {
 
     /// The graph as a mermaid flowchart: each operator as written, each edge labelled with
     /// its element type (`sluice graph`).
-    pub fn to_mermaid(&self) -> String {
+    /// Every edge, from and to node ids, labelled with the element type it carries.
+    fn typed_edges(&self) -> Vec<(usize, usize, String)> {
         let nodes: Vec<&Node> = self.pipelines.iter().flatten().collect();
+        nodes
+            .iter()
+            .filter_map(|n| {
+                let from = n.input?;
+                let ty = nodes
+                    .iter()
+                    .find(|m| m.id == from)
+                    .and_then(|m| m.out.as_ref())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                Some((from, n.id, ty))
+            })
+            .collect()
+    }
+
+    /// The graph in Graphviz's DOT language: the same nodes and typed edges as
+    /// [`Self::to_mermaid`] (`sluice graph --format dot`).
+    pub fn to_dot(&self) -> String {
+        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut out = String::from("digraph pipeline {\n    rankdir=LR;\n");
+        for n in self.pipelines.iter().flatten() {
+            let shape = match n.kind {
+                OpKind::Source => "invhouse",
+                OpKind::Transform => "box",
+                OpKind::Output => "box3d",
+            };
+            out.push_str(&format!(
+                "    n{} [label=\"{}\", shape={shape}];\n",
+                n.id,
+                quote(&n.label)
+            ));
+        }
+        for (from, to, ty) in self.typed_edges() {
+            out.push_str(&format!(
+                "    n{from} -> n{to} [label=\"{}\"];\n",
+                quote(&ty)
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
-        for n in &nodes {
+        for n in self.pipelines.iter().flatten() {
             let shape = match n.kind {
                 OpKind::Source => ("[/", "/]"),
                 OpKind::Transform => ("[", "]"),
@@ -70,16 +114,8 @@ impl Graph {
             let text = n.label.replace('"', "#quot;").replace('|', "#124;");
             out.push_str(&format!("    n{}{}\"{text}\"{}\n", n.id, shape.0, shape.1));
         }
-        for n in &nodes {
-            if let Some(from) = n.input {
-                let ty = nodes
-                    .iter()
-                    .find(|m| m.id == from)
-                    .and_then(|m| m.out.as_ref())
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                out.push_str(&format!("    n{from} -->|\"{ty}\"| n{}\n", n.id));
-            }
+        for (from, to, ty) in self.typed_edges() {
+            out.push_str(&format!("    n{from} -->|\"{ty}\"| n{to}\n"));
         }
         out
     }

@@ -18,7 +18,7 @@ pub struct BuildOptions {
     pub dev: bool,
     /// Build with fail points, for crash tests: run the program with
     /// `FAILPOINTS=<point>=return` and it kills itself (SIGKILL) there
-    /// (docs/fault-tolerance.md lists the points).
+    /// (docs/semantics.md, "Fail points", lists them).
     #[arg(long)]
     pub fail_points: bool,
 }

@@ -6,7 +6,7 @@
 //! [`__private`], so a `stream!` pipeline needs nothing but this crate.
 //! May depend on every Sluice crate.
 
-pub use sluice_macros::stream;
+pub use sluice_macros::{flow, stream};
 
 /// What a program that runs pipelines usually needs.
 pub mod prelude {

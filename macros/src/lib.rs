@@ -1,9 +1,12 @@
-//! `stream!{ … }`: a flow pipeline written inside Rust.
+//! `stream!{ … }`: a flow pipeline written inside Rust; `flow!("file.flow")`: one read from
+//! a file of the crate.
 //!
 //! Duty: render the macro's tokens to flow text with a table from byte ranges back to the
 //! tokens, compile that text with `sluice-dsl`, and expand to the generated `Pipeline`
 //! expression — or, on errors, to `compile_error!`s spanned on the user's own tokens and
-//! an expression of the right type, so rustc adds no cascade of its own.
+//! an expression of the right type, so rustc adds no cascade of its own. For `flow!`, the
+//! errors are `sluice check`'s rendering of the file, on the path literal, and the
+//! expansion `include_str!`s the file so the crate rebuilds when it changes.
 //! Invariant: the same text and the same diagnostic codes as a `.flow` file.
 //! May depend on `sluice-dsl` (and proc-macro2/quote) only.
 
@@ -21,6 +24,76 @@ use quote::{quote, quote_spanned};
 #[proc_macro]
 pub fn stream(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand(input.into()).into()
+}
+
+/// Compiles the flow file at a path relative to the crate's root (`CARGO_MANIFEST_DIR`);
+/// expands to a `sluice::Pipeline`. The crate rebuilds when the file changes.
+///
+/// ```ignore
+/// let wc = sluice::flow!("pipelines/wordcount.flow");
+/// ```
+#[proc_macro]
+pub fn flow(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand_file(input.into()).into()
+}
+
+/// Every generated token at the path literal.
+struct AtLiteral(Span);
+
+impl sluice_dsl::SpanMap for AtLiteral {
+    fn span(&self, _: sluice_dsl::Span) -> Span {
+        self.0
+    }
+}
+
+fn expand_file(input: TokenStream) -> TokenStream {
+    let mut tokens = input.into_iter();
+    let (Some(TokenTree::Literal(lit)), None) = (tokens.next(), tokens.next()) else {
+        return quote!(::std::compile_error!(
+            "flow! takes one string literal: the path of a .flow file, relative to the crate"
+        ));
+    };
+    let span = lit.span();
+    let text = lit.to_string();
+    let Some(rel) = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('\\'))
+    else {
+        return quote_spanned!(span=> ::std::compile_error!(
+            "flow! takes a plain string literal: the path of a .flow file, relative to the crate"
+        ));
+    };
+    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let path = std::path::Path::new(&root).join(rel);
+    let src = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("flow!: cannot read {}: {e}", path.display());
+            return quote_spanned!(span=> ::std::compile_error!(#msg));
+        }
+    };
+    let rt = quote!(::sluice::__private);
+    let c = sluice_dsl::compile(&src, rt.clone(), &AtLiteral(span));
+    let errors: Vec<&sluice_dsl::Diagnostic> =
+        c.diagnostics.iter().filter(|d| d.is_error()).collect();
+    let full = path.display().to_string();
+    let track = quote_spanned!(span=> const _: &str = ::std::include_str!(#full););
+    match c.graph {
+        Some(g) if errors.is_empty() => {
+            let pipeline = sluice_dsl::codegen::pipeline_expr(&g, &rt, "flow");
+            quote!({ #track #pipeline })
+        }
+        _ => {
+            let owned: Vec<sluice_dsl::Diagnostic> = errors.into_iter().cloned().collect();
+            let msg = format!(
+                "{} has errors:\n{}",
+                rel,
+                sluice_dsl::render(rel, &src, &owned)
+            );
+            quote_spanned!(span=> { #track ::std::compile_error!(#msg); ::std::unreachable!() })
+        }
+    }
 }
 
 /// The flow text of a token stream, and which token each byte range came from.
@@ -156,5 +229,41 @@ fn expand(input: TokenStream) -> TokenStream {
     match c.graph {
         Some(g) if errors.is_empty() => sluice_dsl::codegen::pipeline_expr(&g, &rt, "stream"),
         _ => quote!({ #(#errors)* ::std::unreachable!() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_path(path: &str) -> String {
+        let lit = proc_macro2::Literal::string(path);
+        expand_file(TokenTree::Literal(lit).into()).to_string()
+    }
+
+    #[test]
+    fn a_file_with_errors_expands_to_its_rendered_diagnostics_and_still_tracks_the_file() {
+        let out = expand_path("../tests/fixtures/not_a_pair.flow");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("flow::type::not_a_pair"), "{out}");
+        assert!(out.contains("not_a_pair.flow:2:45"), "file:line:col: {out}");
+        assert!(out.contains("include_str"), "the file is tracked: {out}");
+        assert!(
+            out.contains("unreachable"),
+            "an expression of the right type: {out}"
+        );
+    }
+
+    #[test]
+    fn a_good_file_expands_to_a_pipeline_and_a_missing_one_is_a_clear_error() {
+        let out = expand_path("../tests/fixtures/macro_counts.flow");
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("Pipeline"), "{out}");
+        let out = expand_path("no/such.flow");
+        assert!(out.contains("cannot read"), "{out}");
+        let out = expand_file(quote!(42)).to_string();
+        assert!(out.contains("string literal"), "{out}");
+        let out = expand_file(quote!(a b)).to_string();
+        assert!(out.contains("one string literal"), "{out}");
     }
 }

@@ -68,7 +68,7 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn builtin_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn builtin_names() -> impl Iterator<Item = &'static str> {
     BUILTINS.iter().map(|b| b.name)
 }
 

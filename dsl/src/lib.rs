@@ -32,6 +32,16 @@ pub struct Compiled {
 }
 
 /// Parses, resolves and type-checks `src`; generated code refers to the runtime as `rt`.
+/// The names an editor colours: operators, builtin functions and settings (the TextMate
+/// grammar under `editors/` is generated from them).
+pub fn vocabulary() -> [Vec<&'static str>; 3] {
+    [
+        ops::OPERATORS.iter().map(|o| o.name).collect(),
+        func::builtin_names().collect(),
+        settings::SETTINGS.iter().map(|s| s.0).collect(),
+    ]
+}
+
 pub fn compile(src: &str, rt: TokenStream, spans: &dyn SpanMap) -> Compiled {
     let parsed = sluice_grammar::parse(src);
     let mut cx = cx::Cx::new(src, rt, spans);

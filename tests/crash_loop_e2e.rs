@@ -160,6 +160,10 @@ impl CrashLoop<'_> {
             }
             recoveries.extend(recovered);
         }
+        eprintln!(
+            "recovery time of each restart that completed a batch before its kill (ms): {:?}",
+            recoveries.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+        );
         recoveries.sort();
         eprintln!(
             "{kills} kills (seed {seed}); restarts that completed a batch before their kill: \

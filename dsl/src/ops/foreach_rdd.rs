@@ -12,7 +12,8 @@ pub const SPEC: OpSpec = OpSpec {
     kind: OpKind::Output,
     signature: "foreachRDD { |batch: Vec<T>| … }  or  { |batch: Vec<T>, time_ms: i64| … }",
     summary: "Runs an embedded Rust closure once per batch with all its records (and the batch \
-              time in milliseconds). A panic in it fails the batch.",
+              time in milliseconds). A panic in it is retried (4 attempts), then the batch \
+              is reported failed and skipped, to run again after a restart (docs/semantics.md).",
     example: "socket(\"localhost\", 9999) | foreachRDD { |b: Vec<String>, t: i64| { println!(\"{t}: {}\", b.len()) } }",
     lower,
 };

@@ -299,7 +299,63 @@ pub fn build(file: &Path, opts: BuildOptions) -> Result<Option<PathBuf>, String>
         .join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::copy(&built, &tmp).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     std::fs::rename(&tmp, &binary).map_err(|e| e.to_string())?;
+    evict_old_builds(&name, &key, &target);
     Ok(Some(binary))
+}
+
+/// How many builds of one pipeline name stay cached: this one and the one before.
+const BUILDS_KEPT: usize = 2;
+
+/// Deletes all but the newest [`BUILDS_KEPT`] builds of pipeline `name` — their cache
+/// directories and what they left in the shared target directory — so that editing a
+/// pipeline (or Sluice) does not fill the disk with superseded programs.
+fn evict_old_builds(name: &str, current: &str, target: &Path) {
+    let pipelines = cache_root().join("pipelines");
+    let Ok(entries) = std::fs::read_dir(&pipelines) else {
+        return;
+    };
+    let prefix = format!("{name}-");
+    let mut builds: Vec<(std::time::SystemTime, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let key = e.file_name().to_string_lossy().into_owned();
+            // `name-<16 hex digits>` only: another pipeline's name may start with ours.
+            let hash = key.strip_prefix(&prefix)?;
+            let ours = hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            (ours && key != current).then(|| (e.metadata().and_then(|m| m.modified()).ok(), key))
+        })
+        .map(|(t, key)| (t.unwrap_or(std::time::UNIX_EPOCH), key))
+        .collect();
+    builds.sort();
+    let stale = builds.len().saturating_sub(BUILDS_KEPT - 1);
+    for (_, key) in builds.into_iter().take(stale) {
+        let _ = std::fs::remove_dir_all(pipelines.join(&key));
+        let package = key.replace('-', "_");
+        for profile in ["debug", "release"] {
+            let out = target.join(profile);
+            let _ = std::fs::remove_file(out.join(&package));
+            let _ = std::fs::remove_file(out.join(format!("{package}.d")));
+            for sub in ["deps", ".fingerprint", "incremental", "build"] {
+                let Ok(files) = std::fs::read_dir(out.join(sub)) else {
+                    continue;
+                };
+                for f in files.filter_map(|f| f.ok()) {
+                    let file = f.file_name().to_string_lossy().into_owned();
+                    let named = file
+                        .strip_prefix(&package)
+                        .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('.'));
+                    if named {
+                        let p = f.path();
+                        let _ = if p.is_dir() {
+                            std::fs::remove_dir_all(&p)
+                        } else {
+                            std::fs::remove_file(&p)
+                        };
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Folds the runtime's sources into the cache key, so a changed runtime is rebuilt.

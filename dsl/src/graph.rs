@@ -196,6 +196,29 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
             Item::Let(_) | Item::Pipeline(_) => {}
         }
     }
+    // Every `let` and the names its chain uses, for cycle and use-before-definition
+    // reports; the first definition of a name counts.
+    for item in &file.items {
+        if let Item::Let(l) = item {
+            let uses = l
+                .chain
+                .stages
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| match &s.arg {
+                    None if i == 0 => Some(s.op.name.clone()),
+                    Some(sluice_grammar::ast::StageArg::Expr(e)) => match &e.kind {
+                        sluice_grammar::ast::ExprKind::Name(n) => Some(n.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            cx.lets
+                .entry(l.name.name.clone())
+                .or_insert((l.name.span, uses));
+        }
+    }
     let mut next_id = 0;
     let mut used_sinks = std::collections::BTreeSet::new();
     let mut streams: BTreeMap<String, Named> = BTreeMap::new();
@@ -228,13 +251,18 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
                 }
             }
         }
-        if let Some((nodes, open)) = pipeline(
+        cx.current_let = bind.map(|b| b.name.clone());
+        let lowered = pipeline(
             cx,
             &chain.stages,
             &mut next_id,
             &mut streams,
             bind.is_some(),
-        ) {
+        );
+        if let (None, Some(name)) = (&lowered, bind) {
+            cx.poisoned.insert(name.name.clone());
+        }
+        if let Some((nodes, open)) = lowered {
             if let (Some(name), Some(input)) = (bind, open) {
                 cx.streams.insert(name.name.clone(), input.clone());
                 streams.insert(
@@ -393,7 +421,10 @@ fn pipeline(
     let continuing = input.is_some();
     for (i, stage) in stages.iter().enumerate() {
         let Some(spec) = ops::lookup(&stage.op.name) else {
-            unknown_op(cx, stage, streams, i == 0 && !continuing);
+            let bare_first = i == 0 && !continuing && stage.arg.is_none();
+            if !(bare_first && cx.undefined_stream(&stage.op.name, stage.op.span)) {
+                unknown_op(cx, stage, streams, i == 0 && !continuing);
+            }
             return None;
         };
         let i = if continuing { i + 1 } else { i };

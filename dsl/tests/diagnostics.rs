@@ -197,6 +197,25 @@ fn sinks_settings_and_names() {
         ),
         &[("flow::sink::mode", "\"upsert\"")],
     );
+    // A cycle between two lets: one error, on the use that closes it.
+    check(
+        "let a = queueStream([[1]]) | union b\nlet b = a | map x => x + 1\nb | print",
+        &[("flow::graph::cycle", "b")],
+    );
+    // A use before the definition, through a stream operator's argument too.
+    check(
+        "let a = queueStream([[1]])\nb | print\nlet b = a | map x => x + 1",
+        &[("flow::name::defined_later", "b")],
+    );
+    check(
+        "let a = queueStream([[1]])\na | union b | print\nlet b = a | map x => x + 1",
+        &[("flow::name::defined_later", "b")],
+    );
+    // A let whose own chain fails: its uses are not reported again.
+    check(
+        "let a = queueStream([1])\nlet b = a | map x => x\nb | union a | print",
+        &[("flow::arg::shape", "1")],
+    );
     check(
         "kafka(\"127.0.0.1:9092\", \"words\", start: \"oldest\") | print",
         &[("flow::arg::choice", "\"oldest\"")],

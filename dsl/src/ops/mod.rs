@@ -212,6 +212,9 @@ pub(crate) fn named_stream(cx: &mut Cx, stage: &Stage) -> Option<(String, Input,
         &format!("name the other stream with `let other = …`, then write `{op} other`"),
     )?;
     let Some(other) = cx.streams.get(name).cloned() else {
+        if cx.undefined_stream(name, span) {
+            return None;
+        }
         let mut d = Diagnostic::error(
             "flow::name::unknown",
             span,

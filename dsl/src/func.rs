@@ -115,9 +115,9 @@ pub fn lower_fn(
         }) => section(cx, what, *op, *s, params),
         StageArg::Rust(r) => crate::rust_block::lower_closure(cx, what, r, params),
         StageArg::Expr(Expr {
-            kind: ExprKind::Lambda(names, body),
+            kind: ExprKind::Lambda(names, body, types),
             span: lspan,
-        }) => lambda(cx, what, names, body, *lspan, params),
+        }) => lambda(cx, what, (names, types), body, *lspan, params),
         StageArg::Expr(Expr {
             kind: ExprKind::Name(n),
             span: nspan,
@@ -250,7 +250,10 @@ fn builtin_fn(
 fn lambda(
     cx: &mut Cx,
     what: &str,
-    names: &[sluice_grammar::ast::Ident],
+    (names, types): (
+        &[sluice_grammar::ast::Ident],
+        &[Option<sluice_grammar::ast::TypeName>],
+    ),
     body: &Expr,
     span: Span,
     params: &[Type],
@@ -296,6 +299,35 @@ fn lambda(
         pattern.push(quote!((#(#idents,)*): #t));
     } else {
         return lambda_arity(cx, what, span, names.len(), params);
+    }
+    // Type ascriptions must name the types the operator gives.
+    let mut wrong = false;
+    for (n, written) in names.iter().zip(types) {
+        let (Some(written), Some(given)) = (written, env.get(&n.name).map(|b| b.ty.clone())) else {
+            continue;
+        };
+        let plain = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        if plain(&written.text) != plain(&given.to_string()) {
+            cx.report(
+                Diagnostic::error(
+                    "flow::type::ascription",
+                    written.span,
+                    format!(
+                        "`{}` is written as {}, but `{what}` gives it {given}",
+                        n.name, written.text
+                    ),
+                )
+                .label(format!("{given} here"))
+                .help(format!(
+                    "write `{}: {given}`, or leave the type out",
+                    n.name
+                )),
+            );
+            wrong = true;
+        }
+    }
+    if wrong {
+        return None;
     }
     count_uses(body, &mut env);
     let (out, code) = expr(cx, body, &env)?;

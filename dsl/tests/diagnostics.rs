@@ -197,6 +197,19 @@ fn sinks_settings_and_names() {
         ),
         &[("flow::sink::mode", "\"upsert\"")],
     );
+    // Type ascriptions on lambda parameters: checked against what the operator gives.
+    check(
+        &format!("{SRC} | map (w: String) => (w, 1) | filter (w: String, n: i64) => n > 0 | map (p: (String, i64)) => p.1 | print"),
+        &[],
+    );
+    check(
+        &format!("{SRC} | map (w: i64) => (w, 1) | print"),
+        &[("flow::type::ascription", "i64")],
+    );
+    check(
+        &format!("{SRC} | map w => (w, 1) | map (p: (String, f64)) => p.0 | print"),
+        &[("flow::type::ascription", "(String, f64)")],
+    );
     // A cycle between two lets: one error, on the use that closes it.
     check(
         "let a = queueStream([[1]]) | union b\nlet b = a | map x => x + 1\nb | print",

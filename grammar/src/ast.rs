@@ -70,6 +70,13 @@ pub struct Let {
     pub span: Span,
 }
 
+/// A type as written in an ascription (`(String, i64)`), with its place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeName {
+    pub text: String,
+    pub span: Span,
+}
+
 /// Stages joined by `|`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chain {
@@ -245,7 +252,8 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     If(Box<Expr>, Box<Expr>, Box<Expr>),
-    Lambda(Vec<Ident>, Box<Expr>),
+    /// Parameters, body, and each parameter's type ascription (`w: String`) if written.
+    Lambda(Vec<Ident>, Box<Expr>, Vec<Option<TypeName>>),
     /// An operator standing for the function of two values, as an argument: `+`.
     Section(BinOp),
 }

@@ -344,15 +344,23 @@ impl Lower<'_> {
     fn lambda(&mut self, p: Pair<Rule>) -> Expr {
         let span = self.span(&p);
         let mut it = p.into_inner();
-        let params = it
+        let (params, types) = it
             .next()
             .expect("lambda has parameters")
             .into_inner()
-            .map(|x| self.ident(x))
-            .collect();
+            .map(|param| {
+                let mut parts = param.into_inner();
+                let name = self.ident(parts.next().expect("a parameter has a name"));
+                let ty = parts.next().map(|t| TypeName {
+                    text: t.as_str().to_string(),
+                    span: self.span(&t),
+                });
+                (name, ty)
+            })
+            .unzip();
         let body = self.expr(it.next().expect("lambda has a body"));
         Expr {
-            kind: ExprKind::Lambda(params, Box::new(body)),
+            kind: ExprKind::Lambda(params, Box::new(body), types),
             span,
         }
     }
@@ -624,7 +632,7 @@ mod tests {
             "q | map x => x * 2 + 1 | filter (k, v) => v > 3 && k != \"a\" | reduce - | map (w)",
         );
         let Some(StageArg::Expr(Expr {
-            kind: ExprKind::Lambda(p, body),
+            kind: ExprKind::Lambda(p, body, _),
             ..
         })) = &s[1].arg
         else {
@@ -634,7 +642,7 @@ mod tests {
         assert!(matches!(body.kind, ExprKind::Binary(BinOp::Add, _, _)));
         assert!(matches!(
             &s[2].arg,
-            Some(StageArg::Expr(Expr { kind: ExprKind::Lambda(p, _), .. })) if p.len() == 2
+            Some(StageArg::Expr(Expr { kind: ExprKind::Lambda(p, _, _), .. })) if p.len() == 2
         ));
         assert!(matches!(&s[3].arg, Some(StageArg::Section(BinOp::Sub, _))));
         assert!(matches!(&s[4].arg, Some(StageArg::Args(a)) if a.args.len() == 1));

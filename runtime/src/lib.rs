@@ -4,14 +4,17 @@
 //! [`DStream`]s, a batch clock (`JobGenerator`) on an injectable [`Clock`], a `JobScheduler`
 //! running each batch's output operations in time order, receivers (the [`receiver`]
 //! trait, socket, and optional Redis Streams and NATS JetStream clients) supervised by a
-//! `ReceiverTracker` whose blocks a `ReceivedBlockTracker` allocates to batches, rate
-//! control, sinks, and fault tolerance: write-ahead logs ([`wal`], [`recovery`]) and
-//! checkpoints of operator state ([`checkpoint`]).
-//! Invariants: batches run in time order and a batch's output operations in definition
-//! order; every received block lands in exactly one batch; with the write-ahead log on, a
-//! block or a tracker decision is on disk before it takes effect, and a restart runs again
-//! exactly the batches its checkpoint does not cover; bad input is counted and reported,
-//! never a panic. May depend on tokio, rayon, database and broker clients and the like —
+//! `ReceiverTracker` whose blocks a `ReceivedBlockTracker` allocates to batches, direct
+//! sources read by logged offset range ([`direct`]: Kafka, JetStream, files), rate control,
+//! sinks, and fault tolerance: write-ahead logs ([`wal`], [`recovery`], group-committed by
+//! [`group_commit`]), checkpoints of operator state ([`checkpoint`]), and fail points for
+//! crash tests (feature `failpoints`).
+//! Invariants: batches start in time order and run one at a time (unless `concurrentJobs`),
+//! a batch's output operations in definition order; every received block and every
+//! direct-source record lands in exactly one batch; with a checkpoint directory, a block,
+//! an offset range or a tracker decision is on disk before it takes effect, and a restart
+//! runs again exactly the batches its checkpoint does not cover; bad input is counted and
+//! reported, never a panic. May depend on tokio, rayon, database and broker clients —
 //! never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this crate alone.
 
 pub mod app;

@@ -7,6 +7,7 @@ use crate::dstream::{DStream, DirectInput, Graph, QueueInput, ReceiverInput, Sta
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::listener::{ListenerBus, StreamingListener};
+use crate::lock;
 use crate::rate::{DirectRates, RateController, RateTarget};
 use crate::receiver::{Receiver, SocketReceiver};
 use crate::recovery::{self, Metadata, Replayed};
@@ -216,13 +217,7 @@ impl StreamingContext {
         if self.running.is_some() {
             return Err(Error::State("has already been started"));
         }
-        if self
-            .graph
-            .outputs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-        {
+        if lock(&self.graph.outputs).is_empty() {
             return Err(Error::State("has no output operations registered"));
         }
         if self.settings.concurrent_jobs > 1 && !self.stateful().is_empty() {
@@ -384,11 +379,7 @@ impl StreamingContext {
     }
 
     fn stateful(&self) -> Vec<(String, Arc<dyn Stateful>)> {
-        self.graph
-            .stateful
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.graph.stateful).clone()
     }
 
     /// The newest checkpoint in `dir` and its path, if this pipeline has stateful

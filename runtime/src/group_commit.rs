@@ -8,13 +8,10 @@
 //! next group. A record is acknowledged only once synced; one whose append failed (a full
 //! disk) left nothing in the log, and a failed sync fails every record of its group.
 
+use crate::lock;
 use crate::wal::{WalError, WriteAheadLog};
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use std::sync::{Condvar, Mutex};
 
 #[derive(Default)]
 struct Queue {

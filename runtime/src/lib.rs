@@ -40,6 +40,12 @@ pub mod time;
 pub mod tracker;
 pub mod wal;
 
+/// Locks `m`, going on when a panic elsewhere poisoned it: a panicking job or user closure
+/// must not take the scheduler, the tracker or a log down with it.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub use context::{Pipeline, StreamingContext};
 pub use dstream::{DStream, MapWithState, PartitionSink, State};
 pub use error::{Error, Result};

@@ -196,10 +196,7 @@ pub fn open(
                 blocks: ids,
                 ranges,
             } => {
-                for (source, rs) in &ranges {
-                    let next = out.next_offsets.entry(*source).or_default();
-                    next.extend(rs.iter().map(|r| (r.partition, r.until)));
-                }
+                crate::direct::advance(&mut out.next_offsets, ranges.iter().map(|(d, r)| (d, r)));
                 out.ranges
                     .insert(BatchTime(time), ranges.into_iter().collect());
                 let mut batch: BTreeMap<StreamId, Vec<Arc<Block>>> = BTreeMap::new();

@@ -6,6 +6,7 @@ use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::Executor;
 use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo, StreamingEvent};
+use crate::lock;
 use crate::settings::{BatchFailure, Settings};
 use crate::time::{BatchTime, Clock};
 use crate::tracker::{AllocatedBlocks, ReceivedBlockTracker};
@@ -38,7 +39,7 @@ pub(crate) struct TerminationSignal {
 
 impl TerminationSignal {
     pub fn request_stop(&self) {
-        let _s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _s = lock(&self.state);
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.changed.notify_all();
@@ -51,7 +52,7 @@ impl TerminationSignal {
     /// Sleeps `d`, or less if a stop is requested meanwhile; true if it was.
     pub fn sleep_unless_stopping(&self, d: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + d;
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&self.state);
         loop {
             if self.stopping() {
                 return true;
@@ -69,7 +70,7 @@ impl TerminationSignal {
     }
 
     pub fn set(&self, t: Termination) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&self.state);
         // A failure is never overwritten by a later plain stop.
         if !matches!(*s, Some(Termination::Failed(_))) {
             *s = Some(t);
@@ -78,17 +79,13 @@ impl TerminationSignal {
     }
 
     pub fn get(&self) -> Termination {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .unwrap_or(Termination::Running)
+        lock(&self.state).clone().unwrap_or(Termination::Running)
     }
 
     /// Waits until the context fails or stops, or `timeout` passes.
     pub fn wait(&self, timeout: Option<std::time::Duration>) -> Termination {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&self.state);
         loop {
             if let Some(t) = s.clone() {
                 return t;
@@ -134,10 +131,6 @@ pub(crate) struct JobScheduler {
     pub skipped: Mutex<std::collections::BTreeSet<BatchTime>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The first wait before a failed step of a batch is tried again; it doubles per attempt.
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
 /// The longest wait between two attempts.
@@ -152,7 +145,7 @@ impl JobScheduler {
         let given_up = std::sync::atomic::AtomicBool::new(false);
         let jobs = Mutex::new(jobs);
         let work = || loop {
-            let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let next = lock(&jobs).recv();
             let Ok(set) = next else { return };
             if !given_up.load(std::sync::atomic::Ordering::SeqCst) && !self.run_job_set(set.info) {
                 given_up.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -397,14 +390,19 @@ impl JobScheduler {
             && lock(&self.graph.stateful).is_empty()
     }
 
+    /// Tells the listener that batch `info` ended now, failed with `message`.
+    fn report_failed(&self, mut info: BatchInfo, message: &str) {
+        info.processing_end = Some(self.clock.now_ms());
+        info.failure = Some(message.to_string());
+        self.bus.post(StreamingEvent::BatchCompleted(info));
+    }
+
     /// Skips batch `info`, failed: reported, not marked complete and kept in the log (no
     /// cleanup passes it), so a restart runs it again; later batches go on.
-    fn skip(&self, mut info: BatchInfo, message: String) -> bool {
+    fn skip(&self, info: BatchInfo, message: String) -> bool {
         let t = info.batch_time;
         lock(&self.skipped).insert(t);
-        info.processing_end = Some(self.clock.now_ms());
-        info.failure = Some(message.clone());
-        self.bus.post(StreamingEvent::BatchCompleted(info));
+        self.report_failed(info, &message);
         self.bus.post(StreamingEvent::Warning(format!(
             "batch {t} skipped: {message}; it stays in the log, and a restart runs it again"
         )));
@@ -413,10 +411,8 @@ impl JobScheduler {
 
     /// Ends batch `info` as failed: it is not marked complete, so a restart runs it again.
     /// A stop during its retries only stops the pipeline; any other failure fails it.
-    fn give_up(&self, mut info: BatchInfo, message: String) -> bool {
-        info.processing_end = Some(self.clock.now_ms());
-        info.failure = Some(message.clone());
-        self.bus.post(StreamingEvent::BatchCompleted(info));
+    fn give_up(&self, info: BatchInfo, message: String) -> bool {
+        self.report_failed(info, &message);
         if !self.termination.stopping() {
             self.termination.set(Termination::Failed(message));
         }
@@ -462,12 +458,7 @@ impl JobScheduler {
         let Some(dir) = &self.settings.checkpoint_dir else {
             return Ok(());
         };
-        let ops = self
-            .graph
-            .stateful
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let ops = lock(&self.graph.stateful).clone();
         if ops.is_empty() {
             return Ok(());
         }

@@ -5,6 +5,7 @@ use crate::direct::{DirectId, OffsetRange, Offsets};
 use crate::failpoint::crash_point;
 use crate::group_commit::GroupLog;
 use crate::listener::{ListenerBus, ReceiverInfo, StreamingEvent};
+use crate::lock;
 use crate::rate::{DirectRates, RateSink, RateTarget};
 use crate::receiver::{Receiver, ReceiverSupervisor, Resume};
 use crate::recovery::{self, Logs, Replayed, StoredBlock, TrackerEvent};
@@ -82,10 +83,6 @@ struct TrackerLogs {
 pub struct ReceivedBlockTracker {
     state: Mutex<TrackerState>,
     logs: Option<TrackerLogs>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ReceivedBlockTracker {
@@ -218,10 +215,7 @@ impl ReceivedBlockTracker {
             )?;
             crash_point!("allocation.after");
         }
-        for (source, rs) in &ranges {
-            let next = s.next_offsets.entry(*source).or_default();
-            next.extend(rs.iter().map(|r| (r.partition, r.until)));
-        }
+        crate::direct::advance(&mut s.next_offsets, &ranges);
         let streams = std::mem::take(&mut s.unallocated);
         s.allocated.insert(
             t,
@@ -354,9 +348,8 @@ impl ReceiverTracker {
 
     /// Starts every receiver and its block generator on the given runtime.
     pub fn start(&self, rt: &tokio::runtime::Handle, clock: Arc<dyn Clock>, settings: &Settings) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        let receivers =
-            std::mem::take(&mut *self.receivers.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut tasks = lock(&self.tasks);
+        let receivers = std::mem::take(&mut *lock(&self.receivers));
         for (receiver, sup) in receivers.into_iter().zip(&self.supervisors) {
             tasks.push(rt.spawn(sup.clone().supervise(
                 receiver,
@@ -383,7 +376,7 @@ impl ReceiverTracker {
     /// stored is lost on stop (SPARK-10224).
     pub async fn stop(&self) {
         self.stop.send_replace(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks = std::mem::take(&mut *lock(&self.tasks));
         for t in tasks {
             let _ = t.await;
         }

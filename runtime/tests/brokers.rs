@@ -233,7 +233,7 @@ mod jetstream_direct {
     use sluice_runtime::direct::StartAt;
     use sluice_runtime::Termination;
 
-    type Seen = Arc<Mutex<BTreeMap<u64, Vec<String>>>>;
+    use common::{record_batches, Seen};
 
     fn context(
         url: &str,
@@ -251,22 +251,7 @@ mod jetstream_direct {
         let mut spec = JetStreamDirectSpec::new(url, name);
         spec.start = StartAt::Earliest;
         spec.filter = format!("{name}.data");
-        let seen = Seen::default();
-        let out = seen.clone();
-        let with_data = Arc::new(Mutex::new(0usize));
-        ssc.direct_stream(JetStreamDirect::new(spec))
-            .foreach_rdd(move |mut records, t| {
-                if records.is_empty() {
-                    return;
-                }
-                records.sort();
-                out.lock().unwrap().insert(t.0, records);
-                let mut n = with_data.lock().unwrap();
-                *n += 1;
-                if Some(*n) == fail_batch {
-                    panic!("the output fails on batch {t}");
-                }
-            });
+        let seen = record_batches(&ssc.direct_stream(JetStreamDirect::new(spec)), fail_batch);
         (ssc, seen)
     }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{kafka, service, Events};
+use common::{kafka, record_batches, service, Events, Seen};
 use sluice_runtime::direct::kafka::KafkaSpec;
 use sluice_runtime::direct::StartAt;
 use sluice_runtime::settings::BatchFailure;
@@ -48,9 +48,6 @@ fn topic_name(test: &str) -> String {
     )
 }
 
-/// Per batch time, the records it saw (sorted).
-type Seen = Arc<Mutex<BTreeMap<u64, Vec<String>>>>;
-
 fn context(
     broker: &str,
     topic: &str,
@@ -77,23 +74,9 @@ fn context_with(
     let mut ssc = StreamingContext::new(settings).unwrap();
     let events = Arc::new(Events::default());
     ssc.add_listener(events.clone());
-    let seen = Seen::default();
-    let out = seen.clone();
     let mut spec = KafkaSpec::new(broker, topic);
     spec.start = StartAt::Earliest;
-    let batches_with_data = Arc::new(Mutex::new(0usize));
-    ssc.kafka_stream(spec).foreach_rdd(move |mut records, t| {
-        if records.is_empty() {
-            return;
-        }
-        records.sort();
-        out.lock().unwrap().insert(t.0, records);
-        let mut n = batches_with_data.lock().unwrap();
-        *n += 1;
-        if Some(*n) == fail_batch {
-            panic!("the output fails on batch {t}");
-        }
-    });
+    let seen = record_batches(&ssc.kafka_stream(spec), fail_batch);
     (ssc, seen, events)
 }
 

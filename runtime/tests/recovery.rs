@@ -105,6 +105,19 @@ fn context_remembering(
     (ssc, seen)
 }
 
+/// Advances the clock 100 ms at a time up to `t`, until the context ends (a failure).
+fn advance_until_it_ends(ssc: &StreamingContext, clock: &ManualClock, t: u64) {
+    for _ in 0..2_000 {
+        if ssc.await_termination(Some(Duration::ZERO)) != Termination::Running {
+            return;
+        }
+        if clock.now_ms() < t {
+            clock.advance(100);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Advances the clock a batch at a time until `t` has completed.
 fn run_until(ssc: &StreamingContext, clock: &ManualClock, t: u64) {
     for _ in 0..2_000 {
@@ -174,15 +187,7 @@ fn a_failed_batch_is_not_complete_and_runs_again_after_a_restart() {
     // SPARK-18905: the output fails on the batch holding the block.
     let (mut ssc, _) = context(dir.path(), clock.clone(), vec!["x y", "z"], Some(11_000));
     ssc.start().unwrap();
-    for _ in 0..2_000 {
-        if ssc.await_termination(Some(Duration::ZERO)) != Termination::Running {
-            break;
-        }
-        if clock.now_ms() < 11_000 {
-            clock.advance(100);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    advance_until_it_ends(&ssc, &clock, 11_000);
     assert!(matches!(
         ssc.await_termination(Some(Duration::ZERO)),
         Termination::Failed(_)
@@ -528,15 +533,7 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
             }
         });
     ssc.start().unwrap();
-    for _ in 0..2_000 {
-        if ssc.await_termination(Some(Duration::ZERO)) != Termination::Running {
-            break;
-        }
-        if clock.now_ms() < 12_000 {
-            clock.advance(100);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    advance_until_it_ends(&ssc, &clock, 12_000);
     assert!(
         ssc.last_completed_batch() >= Some(BatchTime(12_000)),
         "12 000 overtook"

@@ -166,6 +166,18 @@ pub fn plan(
         .collect())
 }
 
+/// Moves each source's next offsets past `ranges`: where the batch after them starts.
+/// The one rule both a running tracker and a replay of its log follow.
+pub fn advance<'a>(
+    next: &mut BTreeMap<DirectId, Offsets>,
+    ranges: impl IntoIterator<Item = (&'a DirectId, &'a Vec<OffsetRange>)>,
+) {
+    for (source, rs) in ranges {
+        let at = next.entry(*source).or_default();
+        at.extend(rs.iter().map(|r| (r.partition, r.until)));
+    }
+}
+
 /// The records of one fetched range as a block: each value's lines, as the socket and
 /// file sources give lines. Values that are not UTF-8 are skipped and counted.
 pub fn to_block(stream: usize, range: &OffsetRange, values: Vec<Vec<u8>>) -> (Block, u64) {

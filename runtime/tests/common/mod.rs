@@ -34,3 +34,27 @@ impl Events {
             .sum()
     }
 }
+
+/// Per batch time, the records an output saw (sorted).
+pub type Seen = std::sync::Arc<Mutex<std::collections::BTreeMap<u64, Vec<String>>>>;
+
+/// Records each non-empty batch of `input` into the returned map; panics on the
+/// `fail_batch`-th non-empty batch (1-based), after recording it, when one is given.
+pub fn record_batches(input: &sluice_runtime::DStream<String>, fail_batch: Option<usize>) -> Seen {
+    let seen = Seen::default();
+    let out = seen.clone();
+    let with_data = Mutex::new(0usize);
+    input.foreach_rdd(move |mut records, t| {
+        if records.is_empty() {
+            return;
+        }
+        records.sort();
+        out.lock().unwrap().insert(t.0, records);
+        let mut n = with_data.lock().unwrap();
+        *n += 1;
+        if Some(*n) == fail_batch {
+            panic!("the output fails on batch {t}");
+        }
+    });
+    seen
+}

@@ -14,9 +14,16 @@ enum Kind {
     /// Records per second (`u64`).
     Rate,
     Flag,
+    /// A flag turning on a feature with its default tuning (`Option<T>`).
+    Switch,
     /// A directory.
     Path,
+    /// One of a few words.
+    Choice(&'static [(&'static str, &'static str)]),
 }
+
+/// `onBatchFailure`'s words and the `BatchFailure` variants they name.
+const ON_BATCH_FAILURE: &[(&str, &str)] = &[("skip", "Skip"), ("stop", "Stop")];
 
 /// (flow name, runtime `Settings` field, what it means)
 pub const SETTINGS: &[(&str, &str, &str)] = &[
@@ -81,6 +88,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "keep each batch's input at least this long (Spark's `remember`)",
     ),
     (
+        "taskMaxFailures",
+        "task_max_failures",
+        "attempts a partition task gets before its batch fails (Spark's `spark.task.maxFailures`; default 4)",
+    ),
+    (
+        "speculation",
+        "speculation",
+        "run a second copy of a task much slower than its siblings, first result wins (Spark's `spark.speculation`; `true`/`false`)",
+    ),
+    (
+        "onBatchFailure",
+        "on_batch_failure",
+        "what a batch whose task kept panicking does: `\"skip\"` it (reported; default) or `\"stop\"` the pipeline",
+    ),
+    (
         "checkpoint",
         "checkpoint_dir",
         "the directory for checkpoints and write-ahead logs",
@@ -97,6 +119,8 @@ fn kind(name: &str) -> Kind {
         "batch" | "blockInterval" | "receiverRestartDelay" | "remember" => Kind::Duration,
         "maxRate" | "maxRatePerPartition" | "backpressureInitialRate" => Kind::Rate,
         "backpressure" | "writeAheadLog" => Kind::Flag,
+        "speculation" => Kind::Switch,
+        "onBatchFailure" => Kind::Choice(ON_BATCH_FAILURE),
         "checkpoint" => Kind::Path,
         _ => Kind::Count,
     }
@@ -145,8 +169,9 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 }
                 quote!(::std::time::Duration::from_millis(#ms))
             }
-            (Kind::Count, ExprKind::Int(n)) if *n > 0 => {
-                let n = *n as usize;
+            (Kind::Count, ExprKind::Int(n)) if *n > 0 && *n <= i64::from(u32::MAX) => {
+                // Unsuffixed: the field's type (`usize`, `u32`) takes it.
+                let n = proc_macro2::Literal::u64_unsuffixed(*n as u64);
                 quote!(#n)
             }
             (Kind::Rate, ExprKind::Int(n)) if *n > 0 => {
@@ -154,15 +179,36 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                 quote!(#n)
             }
             (Kind::Flag, ExprKind::Bool(b)) => quote!(#b),
+            (Kind::Switch, ExprKind::Bool(true)) => {
+                quote!(::std::option::Option::Some(
+                    ::std::default::Default::default()
+                ))
+            }
+            (Kind::Switch, ExprKind::Bool(false)) => quote!(::std::option::Option::None),
+            (Kind::Choice(words), ExprKind::Str(w)) if words.iter().any(|(n, _)| n == w) => {
+                let rt = &cx.rt;
+                let (_, variant) = words.iter().find(|(n, _)| n == w).expect("checked");
+                let variant = format_ident!("{}", variant);
+                quote!(#rt::BatchFailure::#variant)
+            }
             (Kind::Path, ExprKind::Str(p)) if !p.is_empty() => {
                 quote!(::std::option::Option::Some(::std::path::PathBuf::from(#p)))
             }
             (k, _) => {
                 let want = match k {
                     Kind::Duration => "a duration greater than zero, such as `500ms` or `2s`",
-                    Kind::Count | Kind::Rate => "a whole number greater than zero",
-                    Kind::Flag => "`true` or `false`",
+                    Kind::Count => "a whole number from 1 to 4294967295",
+                    Kind::Rate => "a whole number greater than zero",
+                    Kind::Flag | Kind::Switch => "`true` or `false`",
                     Kind::Path => "a directory, as a string",
+                    Kind::Choice(words) => &format!(
+                        "one of {}",
+                        words
+                            .iter()
+                            .map(|(w, _)| format!("`\"{w}\"`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 };
                 cx.report(
                     Diagnostic::error(

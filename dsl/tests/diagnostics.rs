@@ -266,6 +266,17 @@ fn sinks_settings_and_names() {
         &[("flow::setting::type", "3")],
     );
     check(
+        &format!("settings {{ onBatchFailure = \"ignore\" }}\n{SRC} | print"),
+        &[("flow::setting::type", "\"ignore\"")],
+    );
+    check(
+        &format!("settings {{ speculation = 1, taskMaxFailures = 4294967296 }}\n{SRC} | print"),
+        &[
+            ("flow::setting::type", "1"),
+            ("flow::setting::type", "4294967296"),
+        ],
+    );
+    check(
         &format!("settings {{ batch = 1s, batch = 2s }}\n{SRC} | print"),
         &[("flow::setting::duplicate", "batch")],
     );

@@ -91,7 +91,7 @@ impl StreamingContext {
             .enable_all()
             .build()?;
         Ok(StreamingContext {
-            exec: Arc::new(Executor::local(settings.worker_threads)?),
+            exec: Arc::new(Executor::local(&settings)?),
             settings,
             clock,
             rt,

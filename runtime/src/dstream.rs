@@ -6,7 +6,8 @@
 //! output partition, both in parallel. Output operations register a job in the graph.
 
 use crate::block::{BlockRecords, StreamId};
-use crate::executor::Executor;
+use crate::executor::{Attempt, Executor, Task, TaskFailure};
+use crate::listener::{ListenerBus, StreamingEvent};
 use crate::render::SparkString;
 use crate::settings::Settings;
 use crate::time::BatchTime;
@@ -27,6 +28,8 @@ pub struct BatchCx<'a> {
     /// Where the blocks of other (remembered) batches come from, for windows.
     pub tracker: &'a ReceivedBlockTracker,
     pub exec: &'a Executor,
+    /// Where task retries and speculation are reported.
+    pub bus: &'a ListenerBus,
     pub settings: &'a Settings,
     /// The time before the first batch (Spark's `zeroTime`): windows and slides count from it.
     pub zero: BatchTime,
@@ -42,6 +45,7 @@ impl<'a> BatchCx<'a> {
             blocks: self.tracker.blocks_of_batch(time),
             tracker: self.tracker,
             exec: self.exec,
+            bus: self.bus,
             settings: self.settings,
             zero: self.zero,
             remember_ms: self.remember_ms,
@@ -49,8 +53,49 @@ impl<'a> BatchCx<'a> {
     }
 }
 
-/// One partition of a batch: produces its records when run.
-pub type Partition<T> = Box<dyn FnOnce() -> Records<T> + Send>;
+impl BatchCx<'_> {
+    /// Runs re-runnable tasks, speculatively when the settings say so. A task failing all
+    /// its attempts fails the job: this unwinds with the [`TaskFailure`], which the job
+    /// scheduler reports.
+    pub fn run_tasks<R: Send + 'static>(&self, tasks: Vec<Task<R>>) -> Vec<R> {
+        self.try_run_tasks(tasks, true)
+            .unwrap_or_else(|failure| std::panic::resume_unwind(Box::new(failure)))
+    }
+
+    /// Runs re-runnable tasks; `speculate` says whether two attempts may run at once.
+    pub fn try_run_tasks<R: Send + 'static>(
+        &self,
+        tasks: Vec<Task<R>>,
+        speculate: bool,
+    ) -> Result<Vec<R>, TaskFailure> {
+        self.exec.run(tasks, speculate, &|event| {
+            self.bus.post(StreamingEvent::Task {
+                batch: self.time,
+                event,
+            })
+        })
+    }
+}
+
+/// A task that computes `f` over a partition's records.
+fn task<T: 'static, R: 'static>(
+    p: Partition<T>,
+    f: impl Fn(Records<T>) -> R + Send + Sync + 'static,
+) -> Task<R> {
+    Arc::new(move |_: &Attempt| Ok(f(p())))
+}
+
+/// One partition of a batch: produces its records when run, as often as it is run
+/// (a failed or slow task runs again from its inputs).
+pub type Partition<T> = Arc<dyn Fn() -> Records<T> + Send + Sync>;
+
+/// A partition yielding clones of shared records.
+fn shared_partition<T: Clone + Send + Sync + 'static>(records: Arc<Vec<T>>) -> Partition<T> {
+    Arc::new(move || {
+        let records = records.clone();
+        Box::new((0..records.len()).map(move |i| records[i].clone())) as Records<T>
+    })
+}
 
 /// A batch's data for one stream, as lazily computed partitions (Spark's RDD).
 pub struct Rdd<T> {
@@ -150,8 +195,8 @@ fn block_partitions(blocks: &[Arc<crate::block::Block>]) -> Rdd<String> {
         .iter()
         .map(|b| {
             let b = b.clone();
-            Box::new(move || {
-                Box::new(BlockRecords::new(b)) as Box<dyn Iterator<Item = String> + Send>
+            Arc::new(move || {
+                Box::new(BlockRecords::new(b.clone())) as Box<dyn Iterator<Item = String> + Send>
             }) as Partition<String>
         })
         .collect();
@@ -206,10 +251,9 @@ impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
                 b
             }
         };
-        let part = Box::new(move || {
-            Box::new((0..batch.len()).map(move |i| batch[i].clone())) as Records<T>
-        }) as Partition<T>;
-        Rdd { parts: vec![part] }
+        Rdd {
+            parts: vec![shared_partition(batch)],
+        }
     }
 }
 
@@ -238,12 +282,12 @@ impl<T: 'static> Node<T> for Window<T> {
 
 /// Every record of a batch, partitions computed in parallel, in partition order.
 fn gather<T: Send + 'static>(cx: &BatchCx<'_>, rdd: Rdd<T>) -> Vec<T> {
-    let tasks: Vec<_> = rdd
+    let tasks = rdd
         .parts
         .into_iter()
-        .map(|p| move || p().collect::<Vec<T>>())
+        .map(|p| task(p, |it| it.collect::<Vec<T>>()))
         .collect();
-    cx.exec.run_tasks(tasks).into_iter().flatten().collect()
+    cx.run_tasks(tasks).into_iter().flatten().collect()
 }
 
 /// A batch's records spread over `n` partitions.
@@ -252,7 +296,7 @@ struct Repartition<T> {
     n: usize,
 }
 
-impl<T: Send + 'static> Node<T> for Repartition<T> {
+impl<T: Clone + Send + Sync + 'static> Node<T> for Repartition<T> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
         let mut all = gather(cx, self.parent.compute(cx)).into_iter();
         let total = all.len();
@@ -260,8 +304,7 @@ impl<T: Send + 'static> Node<T> for Repartition<T> {
             .map(|i| {
                 // Partition i takes its even share; the first `total % n` take one more.
                 let len = total / self.n + usize::from(i < total % self.n);
-                let chunk: Vec<T> = all.by_ref().take(len).collect();
-                Box::new(move || Box::new(chunk.into_iter()) as Records<T>) as Partition<T>
+                shared_partition(Arc::new(all.by_ref().take(len).collect()))
             })
             .collect();
         Rdd { parts }
@@ -274,11 +317,11 @@ struct Gathered<T, U> {
     f: Arc<dyn Fn(Vec<T>) -> Vec<U> + Send + Sync>,
 }
 
-impl<T: Send + 'static, U: Send + 'static> Node<U> for Gathered<T, U> {
+impl<T: Send + 'static, U: Clone + Send + Sync + 'static> Node<U> for Gathered<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
         let out = (self.f)(gather(cx, self.parent.compute(cx)));
         Rdd {
-            parts: vec![Box::new(move || Box::new(out.into_iter()) as Records<U>)],
+            parts: vec![shared_partition(Arc::new(out))],
         }
     }
 }
@@ -313,27 +356,27 @@ struct Fold<T, U> {
     empty: Option<fn() -> U>,
 }
 
-impl<T: 'static, U: Send + 'static> Node<U> for Fold<T, U> {
+impl<T: 'static, U: Clone + Send + Sync + 'static> Node<U> for Fold<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
-        let tasks: Vec<_> = self
+        let tasks = self
             .parent
             .compute(cx)
             .parts
             .into_iter()
             .map(|p| {
                 let f = self.per_partition.clone();
-                move || f(p())
+                task(p, move |it| f(it))
             })
             .collect();
         let folded = cx
-            .exec
             .run_tasks(tasks)
             .into_iter()
             .flatten()
             .reduce(|a, b| (self.combine)(a, b))
             .or_else(|| self.empty.map(|e| e()));
-        let part = Box::new(move || Box::new(folded.into_iter()) as Records<U>) as Partition<U>;
-        Rdd { parts: vec![part] }
+        Rdd {
+            parts: vec![shared_partition(Arc::new(folded.into_iter().collect()))],
+        }
     }
 }
 
@@ -354,14 +397,14 @@ impl<T: 'static, U: 'static> Node<U> for Narrow<T, U> {
             .into_iter()
             .map(|p| {
                 let apply = self.apply.clone();
-                Box::new(move || apply(p())) as Partition<U>
+                Arc::new(move || apply(p())) as Partition<U>
             })
             .collect();
         Rdd { parts }
     }
 }
 
-impl<T: Send + 'static> DStream<T> {
+impl<T: Clone + Send + Sync + 'static> DStream<T> {
     pub(crate) fn new(node: Arc<dyn Node<T>>, graph: Arc<Graph>) -> Self {
         DStream {
             node,
@@ -427,7 +470,7 @@ impl<T: Send + 'static> DStream<T> {
     /// Spark's `map`.
     pub fn map<U, F>(&self, f: F) -> DStream<U>
     where
-        U: Send + 'static,
+        U: Clone + Send + Sync + 'static,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
         let f = Arc::new(f);
@@ -440,7 +483,7 @@ impl<T: Send + 'static> DStream<T> {
     /// Spark's `flatMap`.
     pub fn flat_map<U, I, F>(&self, f: F) -> DStream<U>
     where
-        U: Send + 'static,
+        U: Clone + Send + Sync + 'static,
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(T) -> I + Send + Sync + 'static,
@@ -505,7 +548,7 @@ impl<T: Send + 'static> DStream<T> {
     /// Spark's `mapPartitions`: `f` over all records of a partition at once.
     pub fn map_partitions<U, I, F>(&self, f: F) -> DStream<U>
     where
-        U: Send + 'static,
+        U: Clone + Send + Sync + 'static,
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(Vec<T>) -> I + Send + Sync + 'static,
@@ -527,7 +570,7 @@ impl<T: Send + 'static> DStream<T> {
     /// and returns the new batch (one partition).
     pub fn transform<U, F>(&self, f: F) -> DStream<U>
     where
-        U: Send + 'static,
+        U: Clone + Send + Sync + 'static,
         F: Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static,
     {
         let f = Arc::new(f);
@@ -616,7 +659,7 @@ impl<T: Send + 'static> DStream<T> {
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
         self.register(format!("saveAsTextFiles({prefix})"), move |cx, rdd| {
             let dir = batch_dir(&prefix, &suffix, cx.time);
-            save_partitions(&dir, cx.exec, rdd).map_err(|e| format!("{}: {e}", dir.display()))
+            save_partitions(cx, &dir, rdd)
         });
     }
 
@@ -630,20 +673,17 @@ impl<T: Send + 'static> DStream<T> {
             format!("foreachPartition({})", sink.name()),
             move |cx, rdd| {
                 let time = cx.time;
-                let tasks: Vec<_> = rdd
+                let tasks = rdd
                     .parts
                     .into_iter()
                     .enumerate()
                     .map(|(i, p)| {
                         let sink = sink.clone();
-                        move || sink.write_partition(time, i, &mut p())
+                        Arc::new(move |_: &Attempt| sink.write_partition(time, i, &mut p()))
+                            as Task<()>
                     })
                     .collect();
-                cx.exec
-                    .run_tasks(tasks)
-                    .into_iter()
-                    .collect::<Result<Vec<()>, String>>()
-                    .map(|_| ())
+                write_all(cx, tasks, sink.idempotent())
             },
         );
     }
@@ -653,13 +693,30 @@ impl<T: Send + 'static> DStream<T> {
 pub trait PartitionSink<T>: Send + Sync {
     /// A name for messages.
     fn name(&self) -> String;
-    /// Writes one partition of batch `time`; an error fails the batch's job.
+    /// Writes one partition of batch `time`; an error fails the attempt, which runs again
+    /// (then the batch's job, which runs again later).
     fn write_partition(
         &self,
         time: BatchTime,
         partition: usize,
         records: &mut dyn Iterator<Item = T>,
     ) -> Result<(), String>;
+    /// Whether two attempts writing the same partition, also at the same time, leave one
+    /// copy of it: only then may a slow partition be written speculatively.
+    fn idempotent(&self) -> bool {
+        false
+    }
+}
+
+/// Runs an output operation's tasks. A task that kept panicking fails the job at once
+/// (the scheduler's batch failure policy decides what follows); one that kept returning
+/// an error (a sink that is down) makes the job fail with it and be tried again later.
+fn write_all(cx: &BatchCx<'_>, tasks: Vec<Task<()>>, speculate: bool) -> Result<(), String> {
+    match cx.try_run_tasks(tasks, speculate) {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.panicked => std::panic::resume_unwind(Box::new(failure)),
+        Err(failure) => Err(failure.to_string()),
+    }
 }
 
 fn batch_dir(prefix: &str, suffix: &str, time: BatchTime) -> PathBuf {
@@ -670,53 +727,73 @@ fn batch_dir(prefix: &str, suffix: &str, time: BatchTime) -> PathBuf {
     }
 }
 
+/// Writes a batch's directory: each attempt of a partition writes a file of its own in a
+/// scratch directory, and the attempt allowed to commit moves it into place, so attempts
+/// running at once (a retry, a speculative copy) never write the same file.
 fn save_partitions<T: SparkString + Send + 'static>(
+    cx: &BatchCx<'_>,
     dir: &Path,
-    exec: &Executor,
     rdd: Rdd<T>,
-) -> std::io::Result<()> {
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(parent).map_err(io)?;
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
+    let attempts = parent.join(format!(".{name}.attempts-{}", std::process::id()));
+    for d in [&tmp, &attempts] {
+        if d.exists() {
+            std::fs::remove_dir_all(d).map_err(io)?;
+        }
+        std::fs::create_dir_all(d).map_err(io)?;
     }
-    std::fs::create_dir_all(&tmp)?;
-    let tasks: Vec<_> = rdd
+    let tasks = rdd
         .parts
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
-            let path = tmp.join(format!("part-{i:05}"));
-            move || -> std::io::Result<()> {
-                let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-                let mut line = String::new();
-                for x in p() {
-                    line.clear();
-                    x.write_spark(&mut line);
-                    line.push('\n');
-                    w.write_all(line.as_bytes())?;
+            let (tmp, attempts) = (tmp.clone(), attempts.clone());
+            Arc::new(move |a: &Attempt| {
+                let scratch = attempts.join(format!("part-{i:05}.{}", a.number));
+                let written = (|| -> std::io::Result<bool> {
+                    let mut w = std::io::BufWriter::new(std::fs::File::create(&scratch)?);
+                    let mut line = String::new();
+                    for x in p() {
+                        line.clear();
+                        x.write_spark(&mut line);
+                        line.push('\n');
+                        w.write_all(line.as_bytes())?;
+                    }
+                    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                    if !a.can_commit() {
+                        return Ok(false);
+                    }
+                    std::fs::rename(&scratch, tmp.join(format!("part-{i:05}")))?;
+                    Ok(true)
+                })();
+                if !matches!(written, Ok(true)) {
+                    let _ = std::fs::remove_file(&scratch);
                 }
-                w.into_inner().map_err(|e| e.into_error())?.sync_all()
-            }
+                written
+                    .map(|_| ())
+                    .map_err(|e| format!("{}: {e}", scratch.display()))
+            }) as Task<()>
         })
         .collect();
-    for r in exec.run_tasks(tasks) {
-        r?;
-    }
-    std::fs::File::create(tmp.join("_SUCCESS"))?;
+    write_all(cx, tasks, true)?;
+    let _ = std::fs::remove_dir_all(&attempts);
+    std::fs::File::create(tmp.join("_SUCCESS")).map_err(io)?;
     if dir.exists() {
         // A batch run again after recovery replaces its earlier output.
-        std::fs::remove_dir_all(dir)?;
+        std::fs::remove_dir_all(dir).map_err(io)?;
     }
-    std::fs::rename(&tmp, dir)
+    std::fs::rename(&tmp, dir).map_err(io)
 }
 
 /// The hasher shuffles partition by: fixed, so a key lands in the same partition in every
@@ -740,28 +817,28 @@ struct CombineByKey<K, V, C, FC, FV, FM> {
 
 impl<K, V, C, FC, FV, FM> Node<(K, C)> for CombineByKey<K, V, C, FC, FV, FM>
 where
-    K: Hash + Eq + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Send + 'static,
-    C: Default + Send + 'static,
+    C: Default + Clone + Send + Sync + 'static,
     FC: Fn(V) -> C + Send + Sync + 'static,
     FV: Fn(C, V) -> C + Send + Sync + 'static,
     FM: Fn(C, C) -> C + Send + Sync + 'static,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, C)> {
         let n = cx.settings.shuffle_partitions.max(1);
-        let map_side: Vec<_> = self
+        let map_side = self
             .parent
             .compute(cx)
             .parts
             .into_iter()
             .map(|p| {
                 let (create, merge_value) = (self.create.clone(), self.merge_value.clone());
-                move || {
+                task(p, move |records| {
                     let hasher = shuffle_hasher();
                     let mut buckets: Vec<ShuffleMap<K, C>> = (0..n)
                         .map(|_| HashMap::with_capacity_and_hasher(1024, hasher.clone()))
                         .collect();
-                    for (k, v) in p() {
+                    for (k, v) in records {
                         let bucket = &mut buckets[(hasher.hash_one(&k) % n as u64) as usize];
                         match bucket.get_mut(&k) {
                             Some(slot) => {
@@ -774,42 +851,45 @@ where
                         }
                     }
                     buckets
-                }
+                })
             })
             .collect();
         let mut by_partition: Vec<Vec<ShuffleMap<K, C>>> = (0..n).map(|_| Vec::new()).collect();
-        for buckets in cx.exec.run_tasks(map_side) {
+        for buckets in cx.run_tasks(map_side) {
             for (i, b) in buckets.into_iter().enumerate() {
                 if !b.is_empty() {
                     by_partition[i].push(b);
                 }
             }
         }
-        let reduce_side: Vec<_> = by_partition
+        // The map side's output stays as it is, shared: each run of a reduce partition
+        // (a retry, a speculative copy) merges its combiners again, like a reduce task
+        // reading shuffle files.
+        let parts = by_partition
             .into_iter()
             .map(|mut maps| {
+                maps.sort_by_key(|m| std::cmp::Reverse(m.len()));
+                let maps = Arc::new(maps);
                 let merge = self.merge_combiners.clone();
-                move || {
-                    maps.sort_by_key(|m| std::cmp::Reverse(m.len()));
-                    let mut maps = maps.into_iter();
-                    let mut merged = maps
-                        .next()
-                        .unwrap_or_else(|| HashMap::with_hasher(shuffle_hasher()));
-                    for m in maps {
-                        for (k, c) in m {
-                            combine(&mut merged, k, c, &*merge);
-                        }
+                Arc::new(move || match &maps[..] {
+                    [] => Box::new(std::iter::empty()) as Records<(K, C)>,
+                    [_] => {
+                        let keys: Vec<(K, C)> = maps[0]
+                            .iter()
+                            .map(|(k, c)| (k.clone(), c.clone()))
+                            .collect();
+                        Box::new(keys.into_iter())
                     }
-                    merged
-                }
-            })
-            .collect();
-        let parts = cx
-            .exec
-            .run_tasks(reduce_side)
-            .into_iter()
-            .map(|m| {
-                Box::new(move || Box::new(m.into_iter()) as Records<(K, C)>) as Partition<(K, C)>
+                    [largest, rest @ ..] => {
+                        let mut merged = largest.clone();
+                        for m in rest {
+                            for (k, c) in m {
+                                combine(&mut merged, k.clone(), c.clone(), &*merge);
+                            }
+                        }
+                        Box::new(merged.into_iter())
+                    }
+                }) as Partition<(K, C)>
             })
             .collect();
         Rdd { parts }
@@ -847,11 +927,11 @@ where
         while s <= to {
             if s > cx.zero.0 {
                 let parts = self.per_batch.compute(&cx.at(BatchTime(s))).parts;
-                let tasks: Vec<_> = parts
+                let tasks = parts
                     .into_iter()
-                    .map(|p| move || p().collect::<Vec<_>>())
+                    .map(|p| task(p, |records| records.collect::<Vec<_>>()))
                     .collect();
-                for (i, recs) in cx.exec.run_tasks(tasks).into_iter().enumerate() {
+                for (i, recs) in cx.run_tasks(tasks).into_iter().enumerate() {
                     by_part[i % n].extend(recs);
                 }
             }
@@ -922,7 +1002,7 @@ where
                         }
                     })
                     .collect();
-                let maps = Arc::new(cx.exec.run_tasks(tasks));
+                let maps = Arc::new(cx.exec.run_once(tasks));
                 *state = Some((cx.time, maps.clone()));
                 maps
             }
@@ -930,7 +1010,7 @@ where
         let parts = (0..maps.len())
             .map(|i| {
                 let maps = maps.clone();
-                Box::new(move || {
+                Arc::new(move || {
                     let items: Vec<(K, V)> = maps[i]
                         .iter()
                         .map(|(k, v)| (k.clone(), v.clone()))
@@ -999,7 +1079,7 @@ where
                     }
                 })
                 .collect();
-            store.maps = cx.exec.run_tasks(tasks);
+            store.maps = cx.exec.run_once(tasks);
             store.last = Some(cx.time);
         }
         let parts = store
@@ -1007,7 +1087,7 @@ where
             .iter()
             .map(|map| {
                 let map = map.clone();
-                Box::new(move || {
+                Arc::new(move || {
                     let pairs: Vec<(K, S)> =
                         map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
                     Box::new(pairs.into_iter()) as Records<(K, S)>
@@ -1218,7 +1298,7 @@ where
             .collect();
         let mut mapped_all = Vec::new();
         let mut snaps = Vec::new();
-        for (part, mapped, snap) in cx.exec.run_tasks(tasks) {
+        for (part, mapped, snap) in cx.exec.run_once(tasks) {
             store.parts.push(part);
             mapped_all.push(mapped);
             snaps.push(snap);
@@ -1307,7 +1387,8 @@ where
         let parts = (0..pick(&out).len())
             .map(|i| {
                 let out = out.clone();
-                Box::new(move || {
+                Arc::new(move || {
+                    let out = out.clone();
                     let n = pick(&out)[i].len();
                     Box::new((0..n).map(move |j| pick(&out)[i][j].clone())) as Records<T>
                 }) as Partition<T>
@@ -1367,28 +1448,28 @@ fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
     rdd: Rdd<(K, T)>,
     n: usize,
 ) -> Vec<Buckets<K, T>> {
-    let tasks: Vec<_> = rdd
+    let tasks = rdd
         .parts
         .into_iter()
         .map(|p| {
-            move || {
+            task(p, move |records| {
                 let hasher = shuffle_hasher();
                 let mut out: Buckets<K, T> = (0..n).map(|_| Vec::new()).collect();
-                for (k, v) in p() {
+                for (k, v) in records {
                     out[(hasher.hash_one(&k) % n as u64) as usize].push((k, v));
                 }
                 out
-            }
+            })
         })
         .collect();
-    cx.exec.run_tasks(tasks)
+    cx.run_tasks(tasks)
 }
 
 impl<K, V, W> Node<CoGrouped<K, V, W>> for CoGroup<K, V, W>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    W: Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    W: Clone + Send + Sync + 'static,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<CoGrouped<K, V, W>> {
         let n = cx.settings.shuffle_partitions.max(1);
@@ -1404,30 +1485,23 @@ where
                 right[i].push(b);
             }
         }
-        let tasks: Vec<_> = left
+        // Each run of a partition groups the shared buckets again (see `CombineByKey`).
+        let parts = left
             .into_iter()
             .zip(right)
-            .map(|(ls, rs)| {
-                move || {
+            .map(|sides| {
+                let sides = Arc::new(sides);
+                Arc::new(move || {
                     let mut groups: HashMap<K, (Vec<V>, Vec<W>), foldhash::fast::FixedState> =
                         HashMap::with_hasher(shuffle_hasher());
-                    for (k, v) in ls.into_iter().flatten() {
-                        groups.entry(k).or_default().0.push(v);
+                    for (k, v) in sides.0.iter().flatten() {
+                        groups.entry(k.clone()).or_default().0.push(v.clone());
                     }
-                    for (k, w) in rs.into_iter().flatten() {
-                        groups.entry(k).or_default().1.push(w);
+                    for (k, w) in sides.1.iter().flatten() {
+                        groups.entry(k.clone()).or_default().1.push(w.clone());
                     }
-                    groups
-                }
-            })
-            .collect();
-        let parts = cx
-            .exec
-            .run_tasks(tasks)
-            .into_iter()
-            .map(|g| {
-                Box::new(move || Box::new(g.into_iter()) as Records<CoGrouped<K, V, W>>)
-                    as Partition<_>
+                    Box::new(groups.into_iter()) as Records<CoGrouped<K, V, W>>
+                }) as Partition<_>
             })
             .collect();
         Rdd { parts }
@@ -1453,13 +1527,13 @@ fn combine<K: Hash + Eq, V: Default>(
 
 impl<K, V> DStream<(K, V)>
 where
-    K: Hash + Eq + Send + 'static,
-    V: Default + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Default + Clone + Send + Sync + 'static,
 {
     /// Spark's `mapValues`: `f` applied to each value, keys kept.
     pub fn map_values<W, F>(&self, f: F) -> DStream<(K, W)>
     where
-        W: Send + 'static,
+        W: Clone + Send + Sync + 'static,
         F: Fn(V) -> W + Send + Sync + 'static,
     {
         self.map(move |(k, v)| (k, f(v)))
@@ -1468,8 +1542,7 @@ where
     /// Spark's `flatMapValues`: each value of `f`'s result paired with the key.
     pub fn flat_map_values<W, I, F>(&self, f: F) -> DStream<(K, W)>
     where
-        K: Clone,
-        W: Send + 'static,
+        W: Clone + Send + Sync + 'static,
         I: IntoIterator<Item = W> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(V) -> I + Send + Sync + 'static,
@@ -1492,7 +1565,7 @@ where
     /// key every batch); expire them with `mapWithState`'s timeouts instead.
     pub fn update_state_by_key<S, F>(&self, f: F) -> DStream<(K, S)>
     where
-        K: Clone + Sync + Serialize + DeserializeOwned,
+        K: Serialize + DeserializeOwned,
         S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
@@ -1519,7 +1592,7 @@ where
         f: F,
     ) -> MapWithState<K, S, U>
     where
-        K: Clone + Sync + Serialize + DeserializeOwned,
+        K: Serialize + DeserializeOwned,
         S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
         U: Clone + Send + Sync + 'static,
         F: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
@@ -1548,7 +1621,7 @@ where
 
     /// Spark's `cogroup`: per batch, each key of either stream with all its values from
     /// this one and from `other`, hash partitioned.
-    pub fn cogroup<W: Send + 'static>(
+    pub fn cogroup<W: Clone + Send + Sync + 'static>(
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<CoGrouped<K, V, W>> {
@@ -1562,9 +1635,7 @@ where
     /// `other` under the same key.
     pub fn join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))>
     where
-        K: Clone,
-        V: Clone,
-        W: Clone + Send + 'static,
+        W: Clone + Send + Sync + 'static,
     {
         self.cogroup(other)
             .flat_map(|(k, (vs, ws))| pairs(k, vs, ws))
@@ -1573,9 +1644,7 @@ where
     /// Spark's `leftOuterJoin`: as `join`, and keys only this stream has, with `None`.
     pub fn left_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, Option<W>))>
     where
-        K: Clone,
-        V: Clone,
-        W: Clone + Send + 'static,
+        W: Clone + Send + Sync + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let ws = or_none(ws);
@@ -1586,9 +1655,7 @@ where
     /// Spark's `rightOuterJoin`: as `join`, and keys only `other` has, with `None`.
     pub fn right_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (Option<V>, W))>
     where
-        K: Clone,
-        V: Clone,
-        W: Clone + Send + 'static,
+        W: Clone + Send + Sync + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let vs = or_none(vs);
@@ -1599,9 +1666,7 @@ where
     /// Spark's `fullOuterJoin`: as `join`, and keys only one stream has, with `None`.
     pub fn full_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<FullOuterJoined<K, V, W>>
     where
-        K: Clone,
-        V: Clone,
-        W: Clone + Send + 'static,
+        W: Clone + Send + Sync + 'static,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let vs = or_none(vs);
@@ -1634,8 +1699,6 @@ where
         keep: Option<KeepKey<K, V>>,
     ) -> crate::Result<DStream<(K, V)>>
     where
-        K: Clone + Sync,
-        V: Clone + Sync,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         G: Fn(V, V) -> V + Send + Sync + 'static,
     {
@@ -1676,7 +1739,7 @@ where
         merge_combiners: FM,
     ) -> DStream<(K, C)>
     where
-        C: Default + Send + 'static,
+        C: Default + Clone + Send + Sync + 'static,
         FC: Fn(V) -> C + Send + Sync + 'static,
         FV: Fn(C, V) -> C + Send + Sync + 'static,
         FM: Fn(C, C) -> C + Send + Sync + 'static,
@@ -1703,5 +1766,9 @@ impl<T, S: PartitionSink<T> + ?Sized> PartitionSink<T> for Arc<S> {
         records: &mut dyn Iterator<Item = T>,
     ) -> Result<(), String> {
         (**self).write_partition(time, partition, records)
+    }
+
+    fn idempotent(&self) -> bool {
+        (**self).idempotent()
     }
 }

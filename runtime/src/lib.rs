@@ -13,8 +13,10 @@
 //! a batch's output operations in definition order; every received block and every
 //! direct-source record lands in exactly one batch; with a checkpoint directory, a block,
 //! an offset range or a tracker decision is on disk before it takes effect, and a restart
-//! runs again exactly the batches its checkpoint does not cover; bad input is counted and
-//! reported, never a panic. May depend on tokio, rayon, database and broker clients —
+//! runs again exactly the batches its checkpoint does not cover; a partition is a pure
+//! function of its inputs, so a task can run again or twice at once ([`executor`]), and
+//! records are therefore `Clone + Send + Sync` values; bad input is counted and reported,
+//! never a panic. May depend on tokio, rayon, database and broker clients —
 //! never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this crate alone.
 
 pub mod app;
@@ -52,5 +54,5 @@ pub use error::{Error, Result};
 pub use listener::{BatchInfo, StreamingEvent, StreamingListener};
 pub use render::SparkString;
 pub use scheduler::Termination;
-pub use settings::Settings;
+pub use settings::{BatchFailure, Settings, Speculation};
 pub use time::{BatchTime, Clock, ManualClock, SystemClock};

@@ -78,6 +78,12 @@ pub enum StreamingEvent {
     ReceiverStopped(ReceiverInfo),
     /// Something went wrong that the pipeline carries on through.
     Warning(String),
+    /// A partition task of a batch failed and may run again, or was run speculatively
+    /// (Spark's task-level `SparkListener` events, for the batch they belong to).
+    Task {
+        batch: BatchTime,
+        event: crate::executor::TaskEvent,
+    },
     /// A step of a batch failed (a sink, a direct source's fetch) and is tried again after
     /// `delay_ms`; the batch does not complete, and later batches wait, until it succeeds.
     BatchRetrying {

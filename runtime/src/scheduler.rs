@@ -4,7 +4,7 @@ use crate::block::Block;
 use crate::checkpoint::{self, Checkpoint, OperatorState};
 use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
-use crate::executor::Executor;
+use crate::executor::{panic_message, Executor, TaskFailure};
 use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo, StreamingEvent};
 use crate::lock;
 use crate::settings::{BatchFailure, Settings};
@@ -278,6 +278,7 @@ impl JobScheduler {
             blocks,
             tracker: &self.blocks,
             exec: &self.exec,
+            bus: &self.bus,
             settings: &self.settings,
             zero: BatchTime(self.zero_ms),
             remember_ms: self
@@ -304,21 +305,20 @@ impl JobScheduler {
             };
             self.bus
                 .post(StreamingEvent::OutputOperationStarted(op_info.clone()));
-            // An error (a sink or a file system that fails) is tried again until it
-            // succeeds; a panic, recomputing the operation from its inputs, up to
-            // `task_max_failures` attempts in all (Spark's `spark.task.maxFailures`).
-            let mut panics = 0;
+            // A partition task that fails runs again from its inputs, up to
+            // `task_max_failures` attempts (the executor's business). Past that, an error
+            // (a sink or a file system that fails) fails the operation, which is tried
+            // again later until it succeeds; a panic (a bug, bad data), or one on the
+            // driver's side of the operation, fails the batch.
             let mut panicked = None;
             let ran = self.with_retries(t, &format!("output operation {}", op.name), || {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
                     Ok(r) => r,
                     Err(panic) => {
-                        panics += 1;
-                        let message = panic_message(&*panic);
-                        if panics < self.settings.task_max_failures {
-                            return Err(message);
-                        }
-                        panicked = Some(format!("{message} ({panics} attempts)"));
+                        panicked = Some(match panic.downcast::<TaskFailure>() {
+                            Ok(failure) => failure.to_string(),
+                            Err(panic) => panic_message(&*panic),
+                        });
                         Ok(())
                     }
                 }
@@ -485,16 +485,6 @@ impl JobScheduler {
         checkpoint::write(dir, &cp).map_err(|e| e.to_string())?;
         crate::failpoint::crash_point!("checkpoint.after");
         Ok(())
-    }
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("panicked: {s}")
-    } else {
-        "panicked".to_string()
     }
 }
 

@@ -49,14 +49,40 @@ pub struct Settings {
     /// source's fetch) is tried again before the pipeline fails; `None`: until it succeeds
     /// or the pipeline stops. Later batches wait meanwhile.
     pub batch_retries: Option<u32>,
-    /// How many times an output operation may panic on one batch before the batch is
-    /// failed (Spark's `spark.task.maxFailures`); each attempt recomputes from the inputs.
+    /// How many times one partition task may fail (panic or error) before its job fails
+    /// (Spark's `spark.task.maxFailures`); each attempt recomputes the partition from its
+    /// inputs.
     pub task_max_failures: u32,
+    /// Run a second copy of a task much slower than its siblings, first result wins
+    /// (Spark's `spark.speculation`); off by default, as in Spark.
+    pub speculation: Option<Speculation>,
     /// What happens to a batch whose output kept panicking.
     pub on_batch_failure: BatchFailure,
 }
 
-/// What happens to a batch whose output operation kept panicking.
+/// When a task counts as slow enough for a speculative copy, with Spark's defaults
+/// (`spark.speculation.quantile`, `.multiplier`, `.minTaskRuntime`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Speculation {
+    /// The fraction of a task set that must have finished first.
+    pub quantile: f64,
+    /// How many times the finished tasks' median a task must have run.
+    pub multiplier: f64,
+    /// And at least this long.
+    pub min_runtime: Duration,
+}
+
+impl Default for Speculation {
+    fn default() -> Self {
+        Speculation {
+            quantile: 0.75,
+            multiplier: 1.5,
+            min_runtime: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What happens to a batch whose output operation kept failing by panics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BatchFailure {
     /// Report it, keep it in the log (a restart runs it again) and go on with the next
@@ -112,6 +138,7 @@ impl Default for Settings {
             max_rate_per_partition: 0,
             batch_retries: None,
             task_max_failures: 4,
+            speculation: None,
             on_batch_failure: BatchFailure::Skip,
         }
     }

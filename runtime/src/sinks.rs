@@ -324,6 +324,12 @@ impl PartitionSink<(String, i64)> for Jdbc {
         };
         result.map_err(|e| format!("sink {}: {e}", self.name))
     }
+
+    /// A partition's rows go in with its commit marker, in one transaction: a second
+    /// attempt finds the marker (or waits on the first's uncommitted one) and writes nothing.
+    fn idempotent(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

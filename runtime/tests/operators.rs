@@ -41,7 +41,7 @@ fn run<T, U>(
 ) -> Vec<Vec<U>>
 where
     T: Clone + Send + Sync + 'static,
-    U: Ord + Send + 'static,
+    U: Ord + Clone + Send + Sync + 'static,
 {
     let clock = Arc::new(ManualClock::new(10_000));
     let mut ssc = StreamingContext::with_clock(

@@ -9,6 +9,7 @@ mod common;
 
 use common::Events;
 use sluice_runtime::block::Block;
+use sluice_runtime::executor::TaskEvent;
 use sluice_runtime::receiver::{Receiver, ReceiverContext};
 use sluice_runtime::recovery::{self, Metadata};
 use sluice_runtime::settings::BatchFailure;
@@ -543,10 +544,11 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
     assert_batch_11000_runs_again(dir.path(), &clock);
 }
 
-/// The default policy for a batch whose output keeps panicking (Spark's, with SPARK-18905
-/// fixed): after `task_max_failures` attempts, each recomputed from the batch's input and
-/// reported, the batch is skipped — the pipeline goes on with later batches — but it is
-/// not marked complete and no cleanup drops it, so a restart runs it again.
+/// The default policy for a batch whose task keeps panicking (Spark's, with SPARK-18905
+/// fixed): after `task_max_failures` attempts of the task, each recomputed from the
+/// partition's input and reported, the batch is skipped — the pipeline goes on with later
+/// batches — but it is not marked complete and no cleanup drops it, so a restart runs it
+/// again.
 #[test]
 fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -564,13 +566,14 @@ fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
     let attempts = Arc::new(Mutex::new(0));
     let tries = attempts.clone();
     ssc.receiver_stream(Once(vec!["x y", "z"], Arc::default()))
-        .foreach_rdd(move |records, t| {
-            if t.0 == 11_000 {
+        .map(move |r| {
+            if r == "z" {
                 *tries.lock().unwrap() += 1;
-                assert_eq!(records.len(), 2, "each attempt recomputes the whole input");
-                panic!("the output fails on batch {t}");
+                panic!("cannot map {r}");
             }
-        });
+            r
+        })
+        .foreach_rdd(|_, _| {});
     ssc.start().unwrap();
     run_until(&ssc, &clock, 13_000);
     assert_eq!(
@@ -586,13 +589,37 @@ fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
         "Spark's spark.task.maxFailures"
     );
     let ev = events.0.lock().unwrap();
-    let retried = ev
+    let failed: Vec<(u32, bool)> = ev
         .iter()
-        .filter(|e| matches!(e, StreamingEvent::BatchRetrying { batch, .. } if batch.0 == 11_000))
-        .count();
-    assert_eq!(retried, 3, "three retries reported");
+        .filter_map(|e| match e {
+            StreamingEvent::Task {
+                batch,
+                event:
+                    TaskEvent::Failed {
+                        attempt,
+                        retrying,
+                        error,
+                        ..
+                    },
+            } if batch.0 == 11_000 => {
+                assert!(error.contains("cannot map z"), "{error}");
+                Some((*attempt, *retrying))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [(0, true), (1, true), (2, true), (3, false)],
+        "every attempt reported"
+    );
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, StreamingEvent::BatchRetrying { .. })),
+        "a panic is not retried as a whole job"
+    );
     assert!(ev.iter().any(|e| matches!(e,
-        StreamingEvent::BatchCompleted(b) if b.batch_time.0 == 11_000 && b.failure.as_deref().is_some_and(|f| f.contains("4 attempts")))));
+        StreamingEvent::BatchCompleted(b) if b.batch_time.0 == 11_000 && b.failure.as_deref().is_some_and(|f| f.contains("failed 4 times")))));
     drop(ev);
     assert_batch_11000_runs_again(dir.path(), &clock);
 }

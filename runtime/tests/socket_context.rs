@@ -232,6 +232,8 @@ fn flaky_context(
     let port = server.local_addr().unwrap().port();
     let mut ssc = StreamingContext::new(Settings {
         batch_retries: retries,
+        // One attempt per task: each failure fails the job, whose retries are tested here.
+        task_max_failures: 1,
         ..settings()
     })
     .unwrap();

@@ -58,3 +58,79 @@ pub fn record_batches(input: &sluice_runtime::DStream<String>, fail_batch: Optio
     });
     seen
 }
+
+/// Advances a manual clock one second (the tests' batch interval) and waits, at most
+/// 20 s, for that batch to complete.
+pub fn run_batch(
+    ssc: &sluice_runtime::StreamingContext,
+    clock: &sluice_runtime::ManualClock,
+) -> sluice_runtime::BatchTime {
+    clock.advance(1_000);
+    let want = sluice_runtime::BatchTime(sluice_runtime::Clock::now_ms(clock));
+    for _ in 0..4_000 {
+        if ssc.last_completed_batch() == Some(want) {
+            return want;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("batch {want} did not complete");
+}
+
+/// The task events (retries, speculation) a context posted.
+pub fn task_events(events: &Events) -> Vec<sluice_runtime::executor::TaskEvent> {
+    events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::Task { event, .. } => Some(event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A task's first attempt that hangs until released (or 60 s pass): a straggler.
+pub struct Straggler {
+    release: std::sync::mpsc::Sender<()>,
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Straggler {
+    /// The straggler, and what a `map` calls with whether its record is the one that
+    /// hangs: only the first such call hangs.
+    pub fn new() -> (Straggler, impl Fn(bool) + Send + Sync + 'static) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = Mutex::new(hold);
+        let ended = std::sync::Arc::new(AtomicBool::new(false));
+        let (first, done) = (AtomicBool::new(true), ended.clone());
+        let stall = move |this_one: bool| {
+            if this_one && first.swap(false, Ordering::SeqCst) {
+                let _ = hold
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(std::time::Duration::from_secs(60));
+                done.store(true, Ordering::SeqCst);
+            }
+        };
+        (Straggler { release, ended }, stall)
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Lets the straggler go on, waits until it is past its hang, then `settle` longer for
+    /// the rest of its attempt (its write, its commit request).
+    pub fn release(&self, settle: std::time::Duration) {
+        self.release.send(()).unwrap();
+        for _ in 0..400 {
+            if self.has_ended() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(settle);
+    }
+}

@@ -47,7 +47,7 @@ pub struct Cx<'a> {
     pub lets: BTreeMap<String, (Span, Vec<String>)>,
     /// The `let` being lowered.
     pub current_let: Option<String>,
-    /// `let`s whose chain had an error: uses of them are not reported again.
+    /// `let`s and sinks whose definition had an error: uses of them are not reported again.
     pub poisoned: std::collections::BTreeSet<String>,
 }
 

@@ -227,7 +227,11 @@ fn builtin_fn(
                 span,
                 format!("builtin `{name}` takes {}, but is given {got}", b.input),
             )
-            .label(format!("expects {}", b.input)),
+            .label(format!("expects {}", b.input))
+            .help(format!(
+                "apply `{name}` to a {} field, e.g. `map (w, n) => ({name}(w), n)`",
+                b.input
+            )),
         );
         return None;
     }
@@ -448,7 +452,8 @@ pub(crate) fn one_type(
                     format!("{rule}: this is {t}, the first item {want}"),
                 )
                 .label(format!("this is {t}"))
-                .also(*first, format!("this is {want}")),
+                .also(*first, format!("this is {want}"))
+                .help("every item of a list has the type of the first"),
             );
             None
         }
@@ -505,7 +510,8 @@ fn mismatch<T>(cx: &mut Cx, span: Span, want: &Type, got: &Type) -> Option<T> {
             span,
             format!("expected {want}, found {got}"),
         )
-        .label(format!("this is {got}")),
+        .label(format!("this is {got}"))
+        .help(format!("write an expression of type {want} here")),
     );
     None
 }
@@ -551,6 +557,13 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                     d = d.help(format!(
                         "`{n}` is a builtin function: call it, as in `{n}(x)`"
                     ));
+                } else {
+                    let bound: Vec<&str> = env.keys().map(String::as_str).collect();
+                    d = d.help(if bound.is_empty() {
+                        "name the record first: `map x => …`".to_string()
+                    } else {
+                        format!("the names bound here are: {}", bound.join(", "))
+                    });
                 }
                 cx.report(d);
                 return None;
@@ -610,7 +623,14 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                             e.span,
                             format!("{t} has no field `.{idx}`"),
                         )
-                        .label(format!("this is {t}")),
+                        .label(format!("this is {t}"))
+                        .help(match &t {
+                            Type::Tuple(items) => format!(
+                                "its fields are `.0` to `.{}`",
+                                items.len().saturating_sub(1)
+                            ),
+                            _ => "fields `.0`, `.1`, … belong to tuples".to_string(),
+                        }),
                     );
                     return None;
                 }
@@ -630,7 +650,8 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                             e.span,
                             format!("`{sym}` cannot be applied to {t}"),
                         )
-                        .label(format!("this is {t}")),
+                        .label(format!("this is {t}"))
+                        .help("`-` applies to i64 and f64, `!` to bool"),
                     );
                     return None;
                 }
@@ -656,7 +677,8 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                         format!("`if` branches differ: {tt} and {tf}"),
                     )
                     .label(format!("this is {tf}"))
-                    .also(t.span, format!("this is {tt}")),
+                    .also(t.span, format!("this is {tt}"))
+                    .help("both branches of `if` must give the same type"),
                 );
                 return None;
             }
@@ -704,7 +726,12 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                     e.span,
                     format!("`{}` stands for a function here, not a value", op.symbol()),
                 )
-                .label("operator"),
+                .label("operator")
+                .help(format!(
+                    "apply it to values, as in `a {} b`, or pass it alone as the argument: `reduceByKey {}`",
+                    op.symbol(),
+                    op.symbol()
+                )),
             );
             return None;
         }
@@ -715,7 +742,8 @@ fn expr(cx: &mut Cx, e: &Expr, env: &Env) -> Option<(Type, TokenStream)> {
                     e.span,
                     "a lambda cannot appear inside an expression",
                 )
-                .label("lambda"),
+                .label("lambda")
+                .help("a lambda is a whole argument: write `map x => …` and use `x` inside, or a Rust block `{ |x: T| … }`"),
             );
             return None;
         }
@@ -738,7 +766,8 @@ fn binary(
                 span,
                 format!("`{}` cannot combine {ta} and {tb}", op.symbol()),
             )
-            .label(format!("{ta} {} {tb}", op.symbol())),
+            .label(format!("{ta} {} {tb}", op.symbol()))
+            .help("arithmetic takes two i64 or two f64 (`+` also joins two String), comparisons two values of one type, `&&` and `||` two bool"),
         );
         None
     };
@@ -856,7 +885,10 @@ pub fn lower_combiner(
                 at,
                 format!("`{what}` needs a function returning {t}, but this returns {out}"),
             )
-            .label(format!("returns {out}")),
+            .label(format!("returns {out}"))
+            .help(format!(
+                "`{what}` folds two {t} values into one {t}, e.g. `(a, b) => a + b`"
+            )),
         );
         return None;
     }

@@ -8,7 +8,7 @@ use crate::sinks::{lower_sink, SinkDecl};
 use crate::types::Type;
 use proc_macro2::TokenStream;
 use quote::format_ident;
-use sluice_grammar::ast::{File, Item, Stage};
+use sluice_grammar::ast::{Chain, File, Item, Let, Stage, StageArg};
 use sluice_grammar::{ParseError, Span};
 use std::collections::BTreeMap;
 
@@ -124,7 +124,9 @@ impl Graph {
 pub fn syntax_diagnostic(e: &ParseError) -> Diagnostic {
     match &e.message {
         Some(m) => {
-            Diagnostic::error("flow::syntax::invalid_literal", e.span, m.clone()).label("invalid")
+            Diagnostic::error("flow::syntax::invalid_literal", e.span, m.clone())
+                .label("invalid")
+                .help("integers fit in i64; durations are a whole number with ms, s, m or h; strings escape `\\\"` and `\\\\`")
         }
         None => {
             let found = if e.found.is_empty() {
@@ -161,7 +163,29 @@ pub fn syntax_diagnostic(e: &ParseError) -> Diagnostic {
 pub fn build(cx: &mut Cx, file: &File) -> Graph {
     let mut g = Graph::default();
     let mut settings_seen = false;
-    for item in &file.items {
+    // A named source declaration (`source lines = socket(host: "h", port: 9999)`) is a
+    // `let` whose chain is that one source.
+    let items: Vec<Item> = file
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Source(d) => Item::Let(Let {
+                name: d.name.clone(),
+                chain: Chain {
+                    stages: vec![Stage {
+                        op: d.call.name.clone(),
+                        arg: Some(StageArg::Args(d.call.args.clone())),
+                        config: None,
+                        span: d.call.span,
+                    }],
+                    span: d.call.span,
+                },
+                span: d.span,
+            }),
+            other => other.clone(),
+        })
+        .collect();
+    for item in &items {
         match item {
             Item::Sink(d) => {
                 if cx.sinks.contains_key(&d.name.name) {
@@ -172,10 +196,14 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
                             format!("sink `{}` is declared twice", d.name.name),
                         )
                         .label("declared again here")
-                        .also(cx.sinks[&d.name.name].span, "first declared here"),
+                        .also(cx.sinks[&d.name.name].span, "first declared here")
+                        .help("give the second sink another name"),
                     );
                 } else if let Some(s) = lower_sink(cx, d) {
                     cx.sinks.insert(s.name.clone(), s);
+                } else {
+                    // Its error is reported: its uses are not reported again.
+                    cx.poisoned.insert(d.name.name.clone());
                 }
             }
             Item::Settings(s) => {
@@ -186,19 +214,19 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
                             s.span,
                             "a second `settings` block",
                         )
-                        .label("merge it into the first"),
+                        .label("merge it into the first")
+                        .help("a file has one `settings { … }` block: move these entries into the first"),
                     );
                 }
                 settings_seen = true;
                 lower_settings(cx, s, &mut g.settings);
             }
-            Item::Source(d) => unsupported(cx, d.span, "named source declarations"),
-            Item::Let(_) | Item::Pipeline(_) => {}
+            Item::Source(_) | Item::Let(_) | Item::Pipeline(_) => {}
         }
     }
     // Every `let` and the names its chain uses, for cycle and use-before-definition
     // reports; the first definition of a name counts.
-    for item in &file.items {
+    for item in &items {
         if let Item::Let(l) = item {
             let uses = l
                 .chain
@@ -222,7 +250,7 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
     let mut next_id = 0;
     let mut used_sinks = std::collections::BTreeSet::new();
     let mut streams: BTreeMap<String, Named> = BTreeMap::new();
-    for item in &file.items {
+    for item in &items {
         let (chain, bind) = match item {
             Item::Pipeline(chain) => (chain, None),
             Item::Let(l) => {
@@ -234,7 +262,8 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
                             format!("stream `{}` is defined twice", l.name.name),
                         )
                         .label("defined again here")
-                        .also(prev.span, "first defined here"),
+                        .also(prev.span, "first defined here")
+                        .help("give the second stream another name"),
                     );
                     continue;
                 }
@@ -312,7 +341,7 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
     }
     // Said only when nothing else is wrong: a broken pipeline is not a missing one.
     let other_errors = cx.diags.iter().any(Diagnostic::is_error);
-    if !other_errors && file.items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
+    if !other_errors && items.iter().all(|i| !matches!(i, Item::Pipeline(_))) {
         cx.report(
             Diagnostic::error(
                 "flow::graph::no_output",
@@ -349,18 +378,6 @@ pub fn build(cx: &mut Cx, file: &File) -> Graph {
         cx.report(d);
     }
     g
-}
-
-fn unsupported(cx: &mut Cx, span: Span, what: &str) {
-    cx.report(
-        Diagnostic::error(
-            "flow::unsupported::statement",
-            span,
-            format!("{what} are not supported by this version of Sluice"),
-        )
-        .label("not supported yet")
-        .help("write the source as the first stage of a pipeline: `socket(\"host\", 9999) | …`"),
-    );
 }
 
 /// A stream named with `let`.
@@ -471,7 +488,8 @@ fn pipeline(
                         format!("`{}` produces no stream, so nothing can follow it", prev.op),
                     )
                     .label("follows an output")
-                    .also(prev.span, "output operation"),
+                    .also(prev.span, "output operation")
+                    .help("to send a stream to two outputs, name it: `let s = …` then `s | print` and `s | …`"),
                 );
                 return None;
             }

@@ -166,7 +166,8 @@ fn block_tokens(cx: &mut Cx, block: &RustBlock) -> Option<TokenStream> {
                         block.code_span,
                         format!("the Rust block does not lex: {e}"),
                     )
-                    .label("not Rust"),
+                    .label("not Rust")
+                    .help("a Rust block holds Rust code with balanced brackets and closed strings"),
                 );
                 None
             }
@@ -185,7 +186,8 @@ pub fn lower_expr_block(cx: &mut Cx, what: &str, block: &RustBlock) -> Option<To
                 block.span,
                 format!("the block of `{what}` must be one Rust expression: {e}"),
             )
-            .label("not an expression"),
+            .label("not an expression")
+            .help(format!("e.g. `{what} {{ MyReceiver::new() }}`")),
         );
         return None;
     }
@@ -239,7 +241,11 @@ fn checked_closure(
                         block.span,
                         format!("this closure takes {got}, but `{what}` gives it {want}"),
                     )
-                    .label(format!("`{}` is {got}", pt.pat.to_token_stream())),
+                    .label(format!("`{}` is {got}", pt.pat.to_token_stream()))
+                    .help(format!(
+                        "declare the parameter as `{}: {want}`",
+                        pt.pat.to_token_stream()
+                    )),
                 );
                 return None;
             }
@@ -261,7 +267,8 @@ fn flow_type(cx: &mut Cx, ty: &syn::Type, block: &RustBlock) -> Option<Type> {
                     ty.to_token_stream()
                 ),
             )
-            .label("unsupported type"),
+            .label("unsupported type")
+            .help("convert it inside the block, e.g. to `String` with `.to_string()` or to `i64` with `as i64`"),
         );
     }
     converted

@@ -132,7 +132,7 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
     let mut wal_on = None;
     for entry in &s.entries {
         let name = entry.name.name.as_str();
-        let Some(&(_, field, _)) = SETTINGS.iter().find(|(n, _, _)| *n == name) else {
+        let Some(&(_, field, meaning)) = SETTINGS.iter().find(|(n, _, _)| *n == name) else {
             let mut d = Diagnostic::error(
                 "flow::setting::unknown",
                 entry.name.span,
@@ -156,7 +156,8 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                     entry.name.span,
                     format!("`{name}` is set twice"),
                 )
-                .label("set again here"),
+                .label("set again here")
+                .help("keep one of the two"),
             );
             continue;
         }
@@ -216,7 +217,8 @@ pub fn lower_settings(cx: &mut Cx, s: &Settings, out: &mut Vec<TokenStream>) {
                         entry.value.span,
                         format!("`{name}` must be {want}"),
                     )
-                    .label("not accepted here"),
+                    .label("not accepted here")
+                    .help(format!("`{name}`: {meaning}")),
                 );
                 continue;
             }

@@ -24,6 +24,15 @@ fn valid_pipelines_have_no_diagnostics() {
     );
     check(&format!("{SRC} | flatMap split(\",\") | map lower | map (w, 1.5) | reduceByKey (a, b) => a * b | saveAsTextFiles(\"o\", \"txt\")"), &[]);
     check(&format!("{SRC} | map (x, 1) | map p => (p.0, p.1 * 2) | map (k, v) => if v > 1 then k else upper(k) | print"), &[]);
+    // A named source is a stream like a `let`'s.
+    check(
+        "source lines = socket(host: \"h\", port: 1)\nlines | flatMap split | print\nlines | print",
+        &[],
+    );
+    check(
+        "source s = map(1)\ns | print",
+        &[("flow::op::not_a_source", "map")],
+    );
 }
 
 #[test]

@@ -79,10 +79,18 @@ fn expand_file(input: TokenStream) -> TokenStream {
         c.diagnostics.iter().filter(|d| d.is_error()).collect();
     let full = path.display().to_string();
     let track = quote_spanned!(span=> const _: &str = ::std::include_str!(#full););
+    let warnings = c.diagnostics.iter().filter(|d| !d.is_error()).map(|d| {
+        let note = format!("{rel}: {}", message(d, &src));
+        quote_spanned!(span=> {
+            #[deprecated(note = #note)]
+            struct SluiceWarning;
+            let _ = SluiceWarning;
+        })
+    });
     match c.graph {
         Some(g) if errors.is_empty() => {
             let pipeline = sluice_dsl::codegen::pipeline_expr(&g, &rt, "flow");
-            quote!({ #track #pipeline })
+            quote!({ #track #(#warnings)* #pipeline })
         }
         _ => {
             let owned: Vec<sluice_dsl::Diagnostic> = errors.into_iter().cloned().collect();
@@ -207,29 +215,49 @@ fn expand(input: TokenStream) -> TokenStream {
                 r.token_at(d.primary.span.start),
                 r.token_before(d.primary.span.end.max(d.primary.span.start + 1)),
             );
-            let mut msg = format!("{}: {}", d.code, d.message);
-            if !d.primary.text.is_empty() {
-                msg.push_str(&format!("\n  label: {}", d.primary.text));
-            }
-            for l in &d.secondary {
-                msg.push_str(&format!(
-                    "\n  note: {}: `{}`",
-                    l.text,
-                    r.text.get(l.span.start..l.span.end).unwrap_or("")
-                ));
-            }
-            if let Some(h) = &d.help {
-                msg.push_str(&format!("\n  help: {h}"));
-            }
+            let msg = message(d, &r.text);
             let head = quote_spanned!(first=> ::std::compile_error!);
             let args = quote_spanned!(last=> (#msg));
             quote!(#head #args;)
         })
         .collect();
+    // A proc macro cannot warn on stable Rust; using an item deprecated with the
+    // diagnostic as its note makes rustc warn, at the user's token, with our text.
+    let warnings = c.diagnostics.iter().filter(|d| !d.is_error()).map(|d| {
+        let note = message(d, &r.text);
+        let at = r.token_at(d.primary.span.start);
+        quote_spanned!(at=> {
+            #[deprecated(note = #note)]
+            struct SluiceWarning;
+            let _ = SluiceWarning;
+        })
+    });
     match c.graph {
-        Some(g) if errors.is_empty() => sluice_dsl::codegen::pipeline_expr(&g, &rt, "stream"),
+        Some(g) if errors.is_empty() => {
+            let pipeline = sluice_dsl::codegen::pipeline_expr(&g, &rt, "stream");
+            quote!({ #(#warnings)* #pipeline })
+        }
         _ => quote!({ #(#errors)* ::std::unreachable!() }),
     }
+}
+
+/// A diagnostic as one message: code, message, label, notes quoting their source, help.
+fn message(d: &sluice_dsl::Diagnostic, text: &str) -> String {
+    let mut msg = format!("{}: {}", d.code, d.message);
+    if !d.primary.text.is_empty() {
+        msg.push_str(&format!("\n  label: {}", d.primary.text));
+    }
+    for l in &d.secondary {
+        msg.push_str(&format!(
+            "\n  note: {}: `{}`",
+            l.text,
+            text.get(l.span.start..l.span.end).unwrap_or("")
+        ));
+    }
+    if let Some(h) = &d.help {
+        msg.push_str(&format!("\n  help: {h}"));
+    }
+    msg
 }
 
 #[cfg(test)]

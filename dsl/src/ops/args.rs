@@ -70,7 +70,8 @@ pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<T
                         value.span,
                         format!("`{op}` takes at most {} argument(s)", params.len()),
                     )
-                    .label("extra argument"),
+                    .label("extra argument")
+                    .help(super::usage(op)),
                 );
                 ok = false;
                 continue;
@@ -84,9 +85,10 @@ pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<T
                         format!("`{op}` has no parameter `{}`", n.name),
                     )
                     .label("unknown parameter");
-                    if let Some(s) = did_you_mean(&n.name, params.iter().map(|p| p.name)) {
-                        d = d.help(format!("did you mean `{s}`?"));
-                    }
+                    d = match did_you_mean(&n.name, params.iter().map(|p| p.name)) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(super::usage(op)),
+                    };
                     cx.report(d);
                     ok = false;
                     continue;
@@ -120,7 +122,8 @@ pub fn bind(cx: &mut Cx, stage: &Stage, params: &[Param]) -> Option<Vec<Option<T
                             e.span,
                             format!("`{}` of `{op}` must be {}, found {t}", p.name, p.ty),
                         )
-                        .label(format!("this is {t}")),
+                        .label(format!("this is {t}"))
+                        .help(super::usage(op)),
                     );
                     ok = false;
                     out.push(None);
@@ -178,7 +181,11 @@ pub fn check_int_range(
     if range.contains(&n) {
         return Some(());
     }
-    cx.report(Diagnostic::error("flow::arg::range", e.span, message(n)).label(label));
+    cx.report(
+        Diagnostic::error("flow::arg::range", e.span, message(n))
+            .label(label)
+            .help(super::usage(&stage.op.name)),
+    );
     None
 }
 
@@ -207,7 +214,11 @@ pub fn choice(
             e.span,
             format!("`{name}` is one of {}", listed.join(", ")),
         )
-        .label("not one of them"),
+        .label("not one of them")
+        .help(format!(
+            "write one of them, e.g. `{name}: {}`",
+            listed.first().map_or("\"…\"", String::as_str)
+        )),
     );
     None
 }

@@ -60,7 +60,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
             cx.report(
                 Diagnostic::error("flow::type::mismatch", args[i].1.span, format!("`combineByKey`'s functions must return the combiner type {c}, but this returns {got}"))
                     .label(format!("returns {got}"))
-                    .also(args[0].1.span, format!("the combiner is {c}")),
+                    .also(args[0].1.span, format!("the combiner is {c}"))
+                    .help(format!("make every function return {c}, the type the first one creates")),
             );
             return None;
         }

@@ -34,7 +34,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
                 at,
                 format!("`filter` needs a condition (bool), but this is {out}"),
             )
-            .label(format!("this is {out}")),
+            .label(format!("this is {out}"))
+            .help("compare something, e.g. `filter (w, n) => n > 1`"),
         );
         return None;
     }

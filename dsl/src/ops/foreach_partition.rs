@@ -27,6 +27,9 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         "declare one, e.g. `sink jdbc = postgres(url: \"…\", table: \"t(key, value)\")`, then write `foreachPartition jdbc`",
     )?;
     let Some(sink) = cx.sinks.get(name).cloned() else {
+        if cx.poisoned.contains(name) {
+            return None;
+        }
         let mut d = Diagnostic::error(
             "flow::sink::unknown",
             span,
@@ -55,7 +58,11 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
             )
             .label(format!("needs {}", sink.record_type()))
             .also(input.from, format!("this produces {}", input.ty))
-            .also(sink.table_span, format!("columns {}", sink.columns_text())),
+            .also(sink.table_span, format!("columns {}", sink.columns_text()))
+            .help(format!(
+                "map the stream to {} first, e.g. `map (w, 1)` before `reduceByKey +`",
+                sink.record_type()
+            )),
         );
         return None;
     }

@@ -93,7 +93,10 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>, kind: Kind) -> Optio
                 ),
             )
             .label(format!("keys are {ok}"))
-            .also(input.from, format!("keys are {k}")),
+            .also(input.from, format!("keys are {k}"))
+            .help(format!(
+                "make both streams' keys {k}, e.g. with `map (k, v) => (…, v)` on `{name}`"
+            )),
         );
         return None;
     }

@@ -41,7 +41,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
                         a.span,
                         "`mapWithState` takes one setting, `timeout: <duration>`",
                     )
-                    .label("not a timeout"),
+                    .label("not a timeout")
+                    .help("e.g. `mapWithState(timeout: 30s) { … }`"),
                 );
                 return None;
             }

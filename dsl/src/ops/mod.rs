@@ -221,9 +221,10 @@ pub(crate) fn named_stream(cx: &mut Cx, stage: &Stage) -> Option<(String, Input,
             format!("no stream named `{name}`"),
         )
         .label("not defined before here");
-        if let Some(s) = did_you_mean(name, cx.streams.keys().map(String::as_str)) {
-            d = d.help(format!("did you mean `{s}`?"));
-        }
+        d = match did_you_mean(name, cx.streams.keys().map(String::as_str)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!("define it first: `let {name} = …`")),
+        };
         cx.report(d);
         return None;
     };
@@ -320,10 +321,19 @@ pub(crate) fn no_argument(cx: &mut Cx, stage: &Stage) -> Option<()> {
                     a.span(),
                     format!("`{}` takes no argument", stage.op.name),
                 )
-                .label("unexpected"),
+                .label("unexpected")
+                .help(format!("write `{}` alone", stage.op.name)),
             );
             None
         }
+    }
+}
+
+/// A help line showing how `op` is written, from its spec.
+pub(crate) fn usage(op: &str) -> String {
+    match lookup(op) {
+        Some(spec) => format!("`{op}` is written `{}`", spec.signature),
+        None => "see the operator reference in docs/dsl.md".to_string(),
     }
 }
 

@@ -50,7 +50,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
                     filter.span,
                     "`filter` applies to the incremental window: give an inverse function too",
                 )
-                .label("needs `inv`"),
+                .label("needs `inv`")
+                .help("e.g. `reduceByKeyAndWindow(+, -, 30s, 2s, filter: (w, n) => n > 0)`"),
             );
             return None;
         }
@@ -84,7 +85,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
                         e.span,
                         format!("`filter` must be a condition (bool), but this is {out}"),
                     )
-                    .label(format!("this is {out}")),
+                    .label(format!("this is {out}"))
+                    .help("e.g. `filter: (w, n) => n > 0` keeps the keys whose count is positive"),
                 );
                 return None;
             }

@@ -23,7 +23,8 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         cx.report(
             Diagnostic::error("flow::type::mismatch", span, format!("`union` needs streams of one type, but this carries {} and `{name}` carries {}", input.ty, other.ty))
                 .label(format!("carries {}", other.ty))
-                .also(input.from, format!("this produces {}", input.ty)),
+                .also(input.from, format!("this produces {}", input.ty))
+                .help(format!("map one of them to the other's type first, e.g. `map` on `{name}`")),
         );
         return None;
     }

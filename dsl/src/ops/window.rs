@@ -74,7 +74,8 @@ pub(crate) fn window_durations(
                 extra.span,
                 format!("`{}` takes a window length and a slide here", stage.op.name),
             )
-            .label("extra argument"),
+            .label("extra argument")
+            .help(super::usage(&stage.op.name)),
         );
         return None;
     }

@@ -1,0 +1,6 @@
+// flow::arg::missing through `stream!`; generated from tests/fixtures/codes/flow.arg.missing.flow by tests/diagnostic_codes.rs.
+fn main() {
+    let _ = sluice::stream! {
+        socket("h", 1) | map | print
+    };
+}

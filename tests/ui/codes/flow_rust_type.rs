@@ -1,0 +1,6 @@
+// flow::rust::type through `stream!`; generated from tests/fixtures/codes/flow.rust.type.flow by tests/diagnostic_codes.rs.
+fn main() {
+    let _ = sluice::stream! {
+        socket("h", 1) | map { |w: String| -> usize { w.len() } } | print
+    };
+}

@@ -1,0 +1,6 @@
+// flow::type::mismatch through `stream!`; generated from tests/fixtures/codes/flow.type.mismatch.flow by tests/diagnostic_codes.rs.
+fn main() {
+    let _ = sluice::stream! {
+        socket("h", 1) | map (w, 1) | reduceByKey (a, b) => a > b | print
+    };
+}

@@ -66,6 +66,20 @@ const BUILTINS: &[Builtin] = &[
         output: || Type::I64,
         code: |_, x, _| quote!(((#x).chars().count() as i64)),
     },
+    Builtin {
+        name: "parse_int",
+        input: Type::String,
+        extra: &[],
+        output: || Type::Option(Box::new(Type::I64)),
+        code: |rt, x, _| quote!(#rt::builtins::parse_int(&#x)),
+    },
+    Builtin {
+        name: "parse_float",
+        input: Type::String,
+        extra: &[],
+        output: || Type::Option(Box::new(Type::F64)),
+        code: |rt, x, _| quote!(#rt::builtins::parse_float(&#x)),
+    },
 ];
 
 pub(crate) fn builtin_names() -> impl Iterator<Item = &'static str> {
@@ -906,7 +920,8 @@ pub fn lower_list_fn(
     help: Option<&str>,
 ) -> Option<(Type, TokenStream)> {
     let (out, f) = lower_fn(cx, what, stage_span, arg, params)?;
-    let Type::List(elem) = out else {
+    // An option is a list of at most one: `flatMap parse_int` keeps the numbers.
+    let (Type::List(elem) | Type::Option(elem)) = out else {
         let at = arg.map(StageArg::span).unwrap_or(stage_span);
         let mut d = Diagnostic::error(
             "flow::type::not_a_list",

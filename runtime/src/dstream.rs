@@ -568,15 +568,16 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
 
     /// Spark's `transform`, on the whole batch: `f` receives every record of the batch
     /// and returns the new batch (one partition).
-    pub fn transform<U, F>(&self, f: F) -> DStream<U>
+    pub fn transform<U, I, F>(&self, f: F) -> DStream<U>
     where
         U: Clone + Send + Sync + 'static,
-        F: Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static,
+        I: IntoIterator<Item = U>,
+        F: Fn(Vec<T>) -> I + Send + Sync + 'static,
     {
         let f = Arc::new(f);
         self.derive(Arc::new(Gathered {
             parent: self.node.clone(),
-            f: Arc::new(move |all: Vec<T>| f(all)),
+            f: Arc::new(move |all: Vec<T>| f(all).into_iter().collect()),
         }))
     }
 

@@ -363,7 +363,7 @@ fn glom_repartition_map_partitions_and_transform() {
     let got = run(vec![vec![3i64, 1, 2], vec![]], 2, |_, s| {
         s.transform(|mut all| {
             all.sort();
-            all.into_iter().rev().take(2).collect()
+            all.into_iter().rev().take(2).collect::<Vec<_>>()
         })
     });
     assert_eq!(got, [vec![2, 3], vec![]]);

@@ -32,16 +32,21 @@ fn dsl_reference_is_generated_from_the_operator_specs() {
     }
 }
 
+/// The files of `dir` (relative to the repository) ending in `.ext`, sorted.
+fn files(dir: &str, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(common::repo().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Every ```flow block of `docs/*.md`, then every `examples/*.flow`: (where, text).
 fn examples() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut docs: Vec<_> = std::fs::read_dir(common::repo().join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    docs.sort();
-    for path in docs {
+    for path in files("docs", "md") {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         for (i, block) in text.split("```flow\n").skip(1).enumerate() {
@@ -49,13 +54,7 @@ fn examples() -> Vec<(String, String)> {
             out.push((format!("docs/{name} example {}", i + 1), code.to_string()));
         }
     }
-    let mut flows: Vec<_> = std::fs::read_dir(common::repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "flow"))
-        .collect();
-    flows.sort();
-    for path in flows {
+    for path in files("examples", "flow") {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         out.push((
             format!("examples/{name}"),

@@ -882,13 +882,13 @@ pub fn constant(cx: &mut Cx, e: &Expr) -> Option<(Type, TokenStream)> {
 }
 
 /// Lowers a function combining two values of type `t` into one (`reduce`, `reduceByKey`
-/// and their windowed forms): it must take and return `t`.
+/// and their windowed forms): it must take and return `t`, which the stage at `from` gives.
 pub fn lower_combiner(
     cx: &mut Cx,
     what: &str,
     stage_span: Span,
     arg: Option<&StageArg>,
-    t: &Type,
+    (t, from): (&Type, Span),
 ) -> Option<TokenStream> {
     let (out, f) = lower_fn(cx, what, stage_span, arg, &[t.clone(), t.clone()])?;
     if out != *t {
@@ -900,6 +900,7 @@ pub fn lower_combiner(
                 format!("`{what}` needs a function returning {t}, but this returns {out}"),
             )
             .label(format!("returns {out}"))
+            .also(from, format!("the values are {t} from here"))
             .help(format!(
                 "`{what}` folds two {t} values into one {t}, e.g. `(a, b) => a + b`"
             )),

@@ -19,7 +19,13 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let t = input.ty.clone();
-    let f = lower_combiner(cx, "reduce", stage.span, stage.arg.as_ref(), &t)?;
+    let f = lower_combiner(
+        cx,
+        "reduce",
+        stage.span,
+        stage.arg.as_ref(),
+        (&t, input.from),
+    )?;
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {

@@ -20,7 +20,13 @@ pub const SPEC: OpSpec = OpSpec {
 fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let input = input?;
     let (_, v) = super::expect_pair(cx, "reduceByKey", stage, input)?;
-    let f = lower_combiner(cx, "reduceByKey", stage.span, stage.arg.as_ref(), &v)?;
+    let f = lower_combiner(
+        cx,
+        "reduceByKey",
+        stage.span,
+        stage.arg.as_ref(),
+        (&v, input.from),
+    )?;
     let sp = cx.span(stage.op.span);
     let var = &input.var;
     Some(Lowered {

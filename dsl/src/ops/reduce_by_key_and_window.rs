@@ -38,7 +38,13 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         .filter(|(n, _)| *n != Some("filter"))
         .collect();
     let f_arg = args.first().map(|(_, e)| StageArg::Expr((*e).clone()));
-    let f = lower_combiner(cx, "reduceByKeyAndWindow", stage.span, f_arg.as_ref(), &v)?;
+    let f = lower_combiner(
+        cx,
+        "reduceByKeyAndWindow",
+        stage.span,
+        f_arg.as_ref(),
+        (&v, input.from),
+    )?;
     let is_fn = |e: &sluice_grammar::ast::Expr| {
         matches!(e.kind, ExprKind::Section(_) | ExprKind::Lambda(..))
     };
@@ -66,7 +72,7 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
         "reduceByKeyAndWindow",
         stage.span,
         Some(&StageArg::Expr((*inv).clone())),
-        &v,
+        (&v, input.from),
     )?;
     let pair = Type::Tuple(vec![k.clone(), v.clone()]);
     let keep = match filter {

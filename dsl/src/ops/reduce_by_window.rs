@@ -22,7 +22,13 @@ fn lower(cx: &mut Cx, stage: &Stage, input: Option<&Input>) -> Option<Lowered> {
     let args = written_args(stage);
     let t = input.ty.clone();
     let f_arg = args.first().map(|(_, e)| StageArg::Expr((*e).clone()));
-    let f = lower_combiner(cx, "reduceByWindow", stage.span, f_arg.as_ref(), &t)?;
+    let f = lower_combiner(
+        cx,
+        "reduceByWindow",
+        stage.span,
+        f_arg.as_ref(),
+        (&t, input.from),
+    )?;
     let window = window_call(cx, stage, input, &args, 1)?;
     Some(Lowered {
         out: Some(t),

@@ -3,9 +3,9 @@
 # a throwaway PostgreSQL (initdb/pg_ctl as the postgres user, a free loopback port, data in
 # a temp dir), a Redis server (no persistence), a NATS server with JetStream and a
 # Kafka-protocol broker (tansu, in memory), each on a free loopback port, stopped again on
-# exit. Installs what is missing (Debian packages, cargo-nextest, tansu — built from
-# crates.io once, about 8 minutes on 2 cores, then cached in ~/.cargo/bin). Extra
-# arguments go to `cargo nextest run`.
+# exit; the status page test runs Debian's chromium headless. Installs what is missing
+# (Debian packages, cargo-nextest, tansu — built from crates.io once, about 8 minutes on
+# 2 cores, then cached in ~/.cargo/bin). Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,7 @@ missing=()
 [ -n "$(pg_bin)" ] || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nats-server >/dev/null || missing+=(nats-server)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq
@@ -104,6 +105,9 @@ tansu broker --listener-url "tcp://127.0.0.1:$kafka_port" \
 kafka_pid=$!
 wait_port tansu "$kafka_port" "$work/tansu.log"
 export SLUICE_TEST_KAFKA_BROKER="127.0.0.1:$kafka_port"
+
+# The headless browser of the status page test.
+export SLUICE_TEST_CHROMIUM="$(command -v chromium)"
 
 # A tiny filesystem for the write-ahead log's disk-full test.
 mkdir -p "$small_fs"

@@ -181,10 +181,7 @@ impl CrashLoop<'_> {
         }
         // A few more batches: anything counted twice would show now.
         std::thread::sleep(Duration::from_millis(600));
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        terminate(&child);
         let status = child.wait().unwrap();
         assert!(
             status.success(),

@@ -93,11 +93,7 @@ fn sigterm_stops_gracefully_after_finishing_what_was_received() {
     std::io::Write::write_all(&mut conn, text.as_bytes()).unwrap();
     // Keep the connection open: the pipeline must not need the peer to close.
     std::thread::sleep(std::time::Duration::from_millis(150));
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    terminate(&child);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

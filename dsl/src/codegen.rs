@@ -8,6 +8,7 @@ use quote::{format_ident, quote};
 /// An expression evaluating to `#rt::Pipeline` named `name`.
 pub fn pipeline_expr(g: &Graph, rt: &TokenStream, name: &str) -> TokenStream {
     let settings = &g.settings;
+    let graph = g.to_mermaid();
     let sinks = g.sinks.iter().map(|s| s.binding());
     let stmts = g.pipelines.iter().flatten().map(|n| {
         let code = &n.code;
@@ -27,7 +28,7 @@ pub fn pipeline_expr(g: &Graph, rt: &TokenStream, name: &str) -> TokenStream {
             #(#stmts)*
             ::std::result::Result::Ok(())
         }
-        #rt::Pipeline { name: #name, settings, build }
+        #rt::Pipeline { name: #name, settings, build, graph: #graph }
     }}
 }
 

@@ -1,4 +1,4 @@
-//! The command line of a compiled pipeline: `--batch`, `--for`, `--batch-log`, and a
+//! The command line of a compiled pipeline: `--batch`, `--for`, `--batch-log`, `--ui`, and a
 //! graceful stop on SIGINT or SIGTERM (stop receivers, finish queued batches, exit 0).
 
 use crate::context::Pipeline;
@@ -38,6 +38,13 @@ struct Args {
     /// StatsReportListener) on standard error.
     #[arg(long)]
     stats: bool,
+    /// Serve the status page, `/api/status` and Prometheus `/metrics` here (the next free
+    /// port of the 16 after it if taken).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4040")]
+    ui: std::net::SocketAddr,
+    /// Serve no status page.
+    #[arg(long, conflicts_with = "ui")]
+    no_ui: bool,
 }
 
 /// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
@@ -75,6 +82,11 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
     }
     let mut ssc = pipeline.context(settings)?;
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
+    if !args.no_ui {
+        ssc.status().set_graph(pipeline.graph);
+        let at = ssc.serve_status(args.ui)?;
+        eprintln!("{}: status page at http://{at}/", pipeline.name);
+    }
     if args.stats {
         ssc.add_listener(Arc::new(StatsReporter::new(
             100,

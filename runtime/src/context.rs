@@ -27,6 +27,9 @@ pub struct Pipeline {
     pub name: &'static str,
     pub settings: fn() -> Settings,
     pub build: fn(&mut StreamingContext) -> Result<()>,
+    /// The graph as a mermaid flowchart, as `sluice graph` prints it (the status page
+    /// draws it).
+    pub graph: &'static str,
 }
 
 impl Pipeline {
@@ -69,6 +72,8 @@ pub struct StreamingContext {
     blocks: Arc<ReceivedBlockTracker>,
     termination: Arc<TerminationSignal>,
     running: Option<Running>,
+    /// The status page's store, once asked for.
+    status: Option<Arc<crate::status::StatusStore>>,
 }
 
 impl StreamingContext {
@@ -102,6 +107,7 @@ impl StreamingContext {
             blocks: Arc::new(ReceivedBlockTracker::default()),
             termination: Arc::new(TerminationSignal::default()),
             running: None,
+            status: None,
         })
     }
 
@@ -262,6 +268,10 @@ impl StreamingContext {
             self.clock.clone(),
             &replayed,
         ));
+        if let Some(status) = &self.status {
+            let receivers = receivers.clone();
+            status.set_rates(Box::new(move || receivers.rate_limits()));
+        }
         let rates = Arc::new(DirectRates::default());
         if self.settings.backpressure {
             let targets = receivers
@@ -472,6 +482,31 @@ impl StreamingContext {
             None if ops.is_empty() => "the pipeline keeps no state: any checkpoint fits".into(),
             None => format!("no checkpoint in {}: the state starts empty", dir.display()),
         })
+    }
+
+    /// What the status page shows, kept from now on (a listener); the same store on every
+    /// call.
+    pub fn status(&mut self) -> Arc<crate::status::StatusStore> {
+        if let Some(s) = &self.status {
+            return s.clone();
+        }
+        let store = Arc::new(crate::status::StatusStore::new(
+            &self.settings.app_name,
+            self.settings.batch_interval.as_millis() as u64,
+            self.settings.checkpoint_dir.clone(),
+        ));
+        self.bus.add(store.clone());
+        self.status = Some(store.clone());
+        store
+    }
+
+    /// Serves the status page, `/api/status` and `/metrics` on `addr` (or the next free
+    /// port of the 16 after it); returns the address bound. Call before `start` to see
+    /// every event.
+    pub fn serve_status(&mut self, addr: std::net::SocketAddr) -> Result<std::net::SocketAddr> {
+        let store = self.status();
+        crate::status::serve(store, self.clock.clone(), self.rt.handle(), addr)
+            .map_err(|e| Error::Settings(format!("cannot serve the status page on {addr}: {e}")))
     }
 
     /// Waits until the context stops or fails, or `timeout` passes.

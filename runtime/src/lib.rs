@@ -38,6 +38,7 @@ pub mod render;
 pub mod scheduler;
 pub mod settings;
 pub mod sinks;
+pub mod status;
 pub mod time;
 pub mod tracker;
 pub mod wal;

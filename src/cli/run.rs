@@ -45,6 +45,13 @@ pub struct RunArgs {
     /// After every batch, print the delays' quartiles over the last 100 batches.
     #[arg(long)]
     stats: bool,
+    /// Serve the status page and Prometheus `/metrics` here (default 127.0.0.1:4040, or the
+    /// next free port of the 16 after it).
+    #[arg(long, value_name = "ADDR")]
+    ui: Option<String>,
+    /// Serve no status page.
+    #[arg(long, conflicts_with = "ui")]
+    no_ui: bool,
     #[command(flatten)]
     build: BuildOptions,
     /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
@@ -84,6 +91,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     if args.stats {
         cmd.arg("--stats");
+    }
+    if let Some(addr) = &args.ui {
+        cmd.args(["--ui", addr]);
+    }
+    if args.no_ui {
+        cmd.arg("--no-ui");
     }
     let feeder = match &args.feed {
         Some(path) => Some(start_feed(path, args.feed_port)?),

@@ -182,3 +182,12 @@ pub fn assert_counts(got: &BTreeMap<String, i64>, want: &BTreeMap<String, i64>) 
         want.values().sum::<i64>()
     );
 }
+
+/// Sends SIGTERM to `child` (a graceful stop).
+pub fn terminate(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {}", child.id());
+}

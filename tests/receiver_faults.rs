@@ -138,3 +138,52 @@ fn an_unreachable_database_is_a_clear_error_not_a_panic() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `--log-format json`: every line on standard error is one JSON object with a level and a
+/// message, the receiver's trouble among them.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: the receiver fails to connect, and says so.
+    let (l, port) = listener();
+    drop(l);
+    let flow = write_flow(
+        dir.path(),
+        "json.flow",
+        &format!(
+            "settings {{ batch = 200ms, receiverRestartDelay = 100ms }}\n\
+             socket(\"127.0.0.1\", {port}) | print\n"
+        ),
+    );
+    let out = run_flow(
+        dir.path(),
+        &flow,
+        &["--for", "1s", "--log-format", "json", "--no-ui"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("sluice: "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["level"].is_string() && e["message"].is_string()),
+        "{stderr}"
+    );
+    assert!(
+        events.iter().any(|e| e["level"] == "WARN"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&format!("127.0.0.1:{port}")))),
+        "{stderr}"
+    );
+    assert!(
+        events.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stopping gracefully (--for)"))),
+        "{stderr}"
+    );
+}

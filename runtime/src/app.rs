@@ -3,6 +3,7 @@
 
 use crate::context::Pipeline;
 use crate::listener::{BatchLog, ConsoleReporter, StatsReporter};
+use crate::logging::LogFormat;
 use crate::scheduler::Termination;
 use crate::settings::parse_duration;
 use std::process::ExitCode;
@@ -39,30 +40,35 @@ struct Args {
     #[arg(long)]
     stats: bool,
     /// Serve the status page, `/api/status` and Prometheus `/metrics` here (the next free
-    /// port of the 16 after it if taken).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4040")]
-    ui: std::net::SocketAddr,
+    /// port of the 16 after it if taken) [default: 127.0.0.1:4040, and no page, with a
+    /// warning, if those ports are all taken].
+    #[arg(long, value_name = "ADDR")]
+    ui: Option<std::net::SocketAddr>,
     /// Serve no status page.
     #[arg(long, conflicts_with = "ui")]
     no_ui: bool,
+    /// How log lines on standard error are written.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 /// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
 /// returns the process's exit code.
 pub fn main(pipeline: Pipeline) -> ExitCode {
     let args = <Args as clap::Parser>::parse();
+    let live = crate::logging::init(args.log_format);
     #[cfg(feature = "failpoints")]
     let _fail_points = crate::failpoint::setup();
-    match run(pipeline, args) {
+    match run(pipeline, args, live) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}: error: {e}", pipeline.name);
+            tracing::error!("{}: {e}", pipeline.name);
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = (pipeline.settings)();
     if let Some(b) = args.batch {
         settings.batch_interval = b;
@@ -82,10 +88,19 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
     }
     let mut ssc = pipeline.context(settings)?;
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
+    if live {
+        let batch_ms = ssc.settings().batch_interval.as_millis() as u64;
+        ssc.add_listener(Arc::new(crate::logging::LiveStatus::new(batch_ms)));
+    }
     if !args.no_ui {
         ssc.status().set_graph(pipeline.graph);
-        let at = ssc.serve_status(args.ui)?;
-        eprintln!("{}: status page at http://{at}/", pipeline.name);
+        let addr = args.ui.unwrap_or(([127, 0, 0, 1], 4040).into());
+        match ssc.serve_status(addr) {
+            Ok(at) => tracing::info!("{}: status page at http://{at}/", pipeline.name),
+            // Asked for: a failure to serve it is the run's failure.
+            Err(e) if args.ui.is_some() => return Err(e.into()),
+            Err(e) => tracing::warn!("{}: {e}; running without it", pipeline.name),
+        }
     }
     if args.stats {
         ssc.add_listener(Arc::new(StatsReporter::new(
@@ -123,7 +138,7 @@ fn run(pipeline: Pipeline, args: Args) -> Result<(), Box<dyn std::error::Error>>
         }
     })?;
     if stopped_by != "failure" {
-        eprintln!("{}: stopping gracefully ({stopped_by})", pipeline.name);
+        tracing::info!("{}: stopping gracefully ({stopped_by})", pipeline.name);
     }
     ssc.stop(true)?;
     Ok(())

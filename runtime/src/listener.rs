@@ -248,9 +248,9 @@ impl StreamingListener for StatsReporter {
     }
 }
 
-/// Reports receiver trouble and skipped records on standard error. A receiver error that
-/// repeats (a server that stays down) is reported once, and again when it changes or once
-/// a batch with records has completed since.
+/// Reports receiver trouble, skipped records, failed tasks and failed batches to the log.
+/// A receiver error that repeats (a server that stays down) is reported once, and again
+/// when it changes or once a batch with records has completed since.
 #[derive(Default)]
 pub struct ConsoleReporter {
     last_error: Mutex<Option<String>>,
@@ -261,14 +261,14 @@ impl StreamingListener for ConsoleReporter {
         match event {
             StreamingEvent::ReceiverError(r) => {
                 let line = format!(
-                    "sluice: receiver {} (stream {}): {}",
+                    "receiver {} (stream {}): {}",
                     r.name,
                     r.stream,
                     r.last_error.as_deref().unwrap_or("error")
                 );
                 let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
                 if last.as_deref() != Some(line.as_str()) {
-                    eprintln!("{line}");
+                    tracing::warn!("{line}");
                     *last = Some(line);
                 }
             }
@@ -280,22 +280,35 @@ impl StreamingListener for ConsoleReporter {
                 stream,
                 reason,
                 count,
-            } => eprintln!("sluice: stream {stream}: skipped {count} record(s): {reason}"),
-            StreamingEvent::Warning(w) => eprintln!("sluice: warning: {w}"),
+            } => tracing::warn!("stream {stream}: skipped {count} record(s): {reason}"),
+            StreamingEvent::Warning(w) => tracing::warn!("{w}"),
             StreamingEvent::BatchRetrying {
                 batch,
                 what,
                 attempt,
                 error,
                 delay_ms,
-            } => eprintln!(
-                "sluice: batch {batch}: {what} failed (attempt {attempt}): {error}; \
+            } => tracing::warn!(
+                "batch {batch}: {what} failed (attempt {attempt}): {error}; \
                  trying again in {delay_ms} ms"
             ),
-            StreamingEvent::BatchCompleted(b) if b.failure.is_some() => eprintln!(
-                "sluice: batch {} failed: {}",
+            StreamingEvent::BatchCompleted(b) if b.failure.is_some() => tracing::error!(
+                "batch {} failed: {}",
                 b.batch_time,
                 b.failure.as_deref().unwrap_or("")
+            ),
+            StreamingEvent::Task {
+                batch,
+                event:
+                    crate::executor::TaskEvent::Failed {
+                        partition,
+                        attempt,
+                        error,
+                        retrying,
+                    },
+            } => tracing::warn!(
+                "batch {batch}: partition {partition} attempt {attempt} failed: {error}{}",
+                if *retrying { "; running it again" } else { "" }
             ),
             _ => {}
         }

@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Serve no status page.
     #[arg(long, conflicts_with = "ui")]
     no_ui: bool,
+    /// How the pipeline writes log lines: `text` or `json` (one object per line).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
     #[command(flatten)]
     build: BuildOptions,
     /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
@@ -97,6 +100,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     if args.no_ui {
         cmd.arg("--no-ui");
+    }
+    if let Some(f) = &args.log_format {
+        cmd.args(["--log-format", f]);
     }
     let feeder = match &args.feed {
         Some(path) => Some(start_feed(path, args.feed_port)?),

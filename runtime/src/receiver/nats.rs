@@ -63,9 +63,10 @@ impl Receiver for JetStreamReceiver {
     fn on_start(&mut self, cx: &ReceiverContext) {
         let spec = self.spec.clone();
         let cx2 = cx.clone();
-        cx.spawn_fallible(format!("nats {}", spec.url), async move {
-            receive(&spec, &cx2).await
-        });
+        cx.spawn_fallible(
+            format!("nats {}", crate::secrets::redact(&spec.url)),
+            async move { receive(&spec, &cx2).await },
+        );
     }
 }
 

@@ -62,9 +62,10 @@ impl Receiver for RedisStreamReceiver {
     fn on_start(&mut self, cx: &ReceiverContext) {
         let spec = self.spec.clone();
         let cx2 = cx.clone();
-        cx.spawn_fallible(format!("redis {}", spec.url), async move {
-            receive(&spec, &cx2).await
-        });
+        cx.spawn_fallible(
+            format!("redis {}", crate::secrets::redact(&spec.url)),
+            async move { receive(&spec, &cx2).await },
+        );
     }
 }
 

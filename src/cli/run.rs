@@ -295,16 +295,7 @@ pub fn build(file: &Path, opts: BuildOptions) -> Result<Option<PathBuf>, String>
     let log = std::fs::File::create(&log_path)
         .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
     let target = target_dir();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--profile", profile, "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let status = cargo_build(&dir.join("Cargo.toml"), profile, &target, log)?;
     if !status.success() {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         return Err(format!("building the pipeline failed:\n{log}"));
@@ -320,6 +311,63 @@ pub fn build(file: &Path, opts: BuildOptions) -> Result<Option<PathBuf>, String>
     std::fs::rename(&tmp, &binary).map_err(|e| e.to_string())?;
     evict_old_builds(&name, &key, &target);
     Ok(Some(binary))
+}
+
+/// Runs `cargo build` on the pipeline project, its diagnostics into `log`, showing on a
+/// terminal a progress bar of the crates compiled (indicatif hides it elsewhere).
+fn cargo_build(
+    manifest: &Path,
+    profile: &str,
+    target: &Path,
+    log: std::fs::File,
+) -> Result<std::process::ExitStatus, String> {
+    use std::io::BufRead;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // How many packages the build has: the bar's length.
+    let packages = Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(manifest)
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|m| m["resolve"]["nodes"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(packages as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} compiling [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let mut child = Command::new(&cargo)
+        .args(["build", "--quiet", "--message-format", "json-render-diagnostics"])
+        .args(["--profile", profile, "--manifest-path"])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let Ok(m) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if m["reason"] == "compiler-artifact" {
+                let id = m["package_id"].as_str().unwrap_or_default().to_string();
+                let crate_name = m["target"]["name"].as_str().unwrap_or_default().to_string();
+                if seen.insert(id) {
+                    bar.inc(1);
+                }
+                bar.set_message(crate_name);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo: {e}"))?;
+    bar.finish_and_clear();
+    Ok(status)
 }
 
 /// How many builds of one pipeline name stay cached: this one and the one before.

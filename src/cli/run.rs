@@ -340,7 +340,12 @@ fn cargo_build(
             .progress_chars("=> "),
     );
     let mut child = Command::new(&cargo)
-        .args(["build", "--quiet", "--message-format", "json-render-diagnostics"])
+        .args([
+            "build",
+            "--quiet",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
         .args(["--profile", profile, "--manifest-path"])
         .arg(manifest)
         .arg("--target-dir")

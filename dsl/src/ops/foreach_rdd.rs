@@ -12,8 +12,10 @@ pub const SPEC: OpSpec = OpSpec {
     kind: OpKind::Output,
     signature: "foreachRDD { |batch: Vec<T>| … }  or  { |batch: Vec<T>, time_ms: i64| … }",
     summary: "Runs an embedded Rust closure once per batch with all its records (and the batch \
-              time in milliseconds). A panic in it is retried (4 attempts), then the batch \
-              is reported failed and skipped, to run again after a restart (docs/semantics.md).",
+              time in milliseconds), on the job's thread as Spark runs it on the driver. The \
+              partitions it gathers are tasks, retried on failure; a panic in the closure \
+              itself fails the batch, which is reported and skipped, to run again after a \
+              restart (docs/semantics.md).",
     example: "socket(\"localhost\", 9999) | foreachRDD { |b: Vec<String>, t: i64| { println!(\"{t}: {}\", b.len()) } }",
     lower,
 };

@@ -119,7 +119,7 @@ fn an_unreachable_database_is_a_clear_error_not_a_panic() {
         dir.path(),
         "nodb.flow",
         &format!(
-            "sink jdbc = postgres(url: \"postgresql://postgres@127.0.0.1:{port}/none\", table: \"t(item, count)\")\n\
+            "sink jdbc = postgres(url: \"postgresql://postgres:hunter2@127.0.0.1:{port}/none\", table: \"t(item, count)\")\n\
              socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | foreachPartition jdbc\n"
         ),
     );
@@ -137,6 +137,10 @@ fn an_unreachable_database_is_a_clear_error_not_a_panic() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is never printed: {stderr}"
+    );
 }
 
 /// `--log-format json`: every line on standard error is one JSON object with a level and a

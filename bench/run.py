@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Socket word count at an offered-load ladder: Sluice, and optionally the Spark Streaming
-(JVM) peer, one system at a time, fed the same bytes by the same feeder (../shared/bench).
+"""Socket word count at an offered-load ladder: Sluice, the hand-written single-thread Rust
+ceiling (bench/ceiling), and optionally the Spark Streaming (JVM) peer, one system at a time,
+fed the same bytes by the same feeder (../shared/bench). Each system's sustained rate, peak
+RSS and CPU seconds per million words, and the ratios Sluice/ceiling and Sluice/Spark.
 
 usage: bench/run.py [--ladder 100000,200000,...] [--step 10] [--batch-ms 1000] [--spark]
                     [--wal] [--shared ../shared/bench] [--out bench/results/wordcount.json]
@@ -79,12 +81,19 @@ def sluice_batches(args, port, seconds, wal=False, state=False):
         for line in f:
             b = json.loads(line)
             batches.append((b["batch_time_ms"], b["records"], b["scheduling_delay_ms"], b["processing_delay_ms"]))
-    return batches, t0, rss
+    return batches, t0, rss, proc.pid
+
+
+CPU_SECONDS = {}
 
 
 def peak_rss(proc):
-    """Polls the process tree's resident memory until it exits; returns the peak in MiB."""
+    """Polls the process tree's resident memory until it exits; returns the peak in MiB.
+    Also keeps the tree's CPU time (user + system, of live and reaped children) as last
+    seen, in CPU_SECONDS[proc.pid]."""
     peak = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = {}
     while proc.poll() is None:
         total = 0
         for pid in tree(proc.pid):
@@ -93,9 +102,14 @@ def peak_rss(proc):
                     for line in f:
                         if line.startswith("VmRSS:"):
                             total += int(line.split()[1])
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                    # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the name
+                    cpu[pid] = sum(int(x) for x in fields[11:15]) / tick
             except OSError:
                 pass
         peak = max(peak, total)
+        CPU_SECONDS[proc.pid] = sum(cpu.values())
         time.sleep(0.2)
     return peak / 1024
 
@@ -129,11 +143,38 @@ def spark_batches(args, port, seconds):
         m = re.match(r"BATCH t=(\d+) records=(\d+) sched_ms=(\d+) proc_ms=(\d+)", line)
         if m:
             batches.append(tuple(int(x) for x in m.groups()))
-    return batches, t0, rss
+    return batches, t0, rss, proc.pid
+
+
+def ceiling_batches(args, port, seconds):
+    """The hand-written single-thread socket word count (bench/ceiling), same feeder."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
+                    os.path.join(HERE, "ceiling", "Cargo.toml"), "--target-dir",
+                    os.path.join(REPO, "target")], check=True)
+    extra = STATE_FEED if args.workload == "state" else ()
+    feeder = start_feeder(args.shared, port, args.ladder, args.step, extra)
+    t0 = time.time()
+    proc = subprocess.Popen([os.path.join(REPO, "target", "release", "sluice-ceiling"), str(port),
+                             str(args.batch_ms), str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    import threading
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout))
+    reader.start()
+    rss = peak_rss(proc)
+    proc.wait(); reader.join(); feeder.wait()
+    batches = []
+    for line in lines:
+        m = re.match(r"BATCH t=(\d+) records=(\d+) sched_ms=(\d+) proc_ms=(\d+)", line)
+        if m:
+            batches.append(tuple(int(x) for x in m.groups()))
+    return batches, t0, rss, proc.pid
 
 
 def judge(batches, t0, ladder, step, batch_ms):
-    """Per rung: offered words/s, processed words/s, max scheduling delay, sustained?"""
+    """Per rung: offered words/s, processed words/s, max scheduling delay, sustained?
+    Sustained: the delay stays below the interval and does not grow, and at least 90 % of
+    what was offered was processed (a system slower than the feeder slows the feeder)."""
     start = min(b[0] for b in batches) if batches else 0
     # The feeder starts sending when the system connects, at about the first batch time.
     rows = []
@@ -146,9 +187,13 @@ def judge(batches, t0, ladder, step, batch_ms):
         delays = [b[2] for b in rung]
         third = max(1, len(delays) // 3)
         growing = sum(delays[-third:]) / third > sum(delays[:third]) / third + batch_ms / 4
-        processed = sum(b[1] for b in rung) * WORDS_PER_LINE / (len(rung) * batch_ms / 1000)
+        # A rung's first and last batches straddle the feeder's change of rate.
+        inner = rung[1:-1] if len(rung) > 2 else rung
+        processed = sum(b[1] for b in inner) * WORDS_PER_LINE / (len(inner) * batch_ms / 1000)
+        kept_up = processed >= 0.9 * rate * WORDS_PER_LINE
         rows.append(dict(offered=rate * WORDS_PER_LINE, processed=round(processed),
-                         max_sched_ms=max(delays), sustained=max(delays) < batch_ms and not growing))
+                         max_sched_ms=max(delays),
+                         sustained=max(delays) < batch_ms and not growing and kept_up))
     sustained = 0
     for r in rows:
         if not r["sustained"]:
@@ -172,7 +217,7 @@ def main():
     seconds = len(args.ladder) * args.step + 3
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "sluice"], cwd=REPO, check=True)
     results = {}
-    systems = [("sluice", sluice_batches)]
+    systems = [("sluice", sluice_batches), ("ceiling", ceiling_batches)]
     if args.wal:
         systems.append(("sluice_wal", lambda a, port, secs: sluice_batches(a, port, secs, wal=True)))
     if args.workload == "state":
@@ -180,10 +225,15 @@ def main():
     if args.spark:
         systems.append(("spark", spark_batches))
     for name, run in systems:  # one system at a time: never two on these 2 cores
-        batches, t0, rss = run(args, free_port(), seconds)
+        batches, t0, rss, pid = run(args, free_port(), seconds)
         rows, sustained = judge(batches, t0, args.ladder, args.step, args.batch_ms)
-        results[name] = dict(rungs=rows, sustained_words_per_s=sustained, peak_rss_mib=round(rss, 1))
-        print(f"\n{name}: sustained {sustained / 1e6:.1f} M words/s, peak RSS {rss:.0f} MiB")
+        words = sum(b[1] for b in batches) * WORDS_PER_LINE
+        cpu = CPU_SECONDS.get(pid, 0.0)
+        per_m = round(cpu / (words / 1e6), 2) if words else None
+        results[name] = dict(rungs=rows, sustained_words_per_s=sustained, peak_rss_mib=round(rss, 1),
+                             cpu_seconds=round(cpu, 1), cpu_seconds_per_million_words=per_m)
+        print(f"\n{name}: sustained {sustained / 1e6:.1f} M words/s, peak RSS {rss:.0f} MiB, "
+              f"{per_m} CPU s per million words")
         print(f"  {'offered':>12} {'processed':>12} {'max sched':>10}  sustained")
         for r in rows:
             print(f"  {r['offered']:>12,} {r['processed']:>12,} {str(r['max_sched_ms']):>10}  {r['sustained']}")
@@ -193,6 +243,10 @@ def main():
         ratio = results[ours]["sustained_words_per_s"] / results["spark"]["sustained_words_per_s"]
         results["ratio_sluice_over_spark"] = round(ratio, 2)
         print(f"\nSluice / Spark sustained: {ratio:.2f}x")
+    if results["ceiling"]["sustained_words_per_s"]:
+        ratio = results["sluice"]["sustained_words_per_s"] / results["ceiling"]["sustained_words_per_s"]
+        results["ratio_sluice_over_ceiling"] = round(ratio, 2)
+        print(f"\nSluice / hand-written ceiling sustained: {ratio:.2f}x")
     if "sluice_state" in results and results["sluice"]["sustained_words_per_s"]:
         ratio = results["sluice_state"]["sustained_words_per_s"] / results["sluice"]["sustained_words_per_s"]
         results["ratio_state_over_stateless"] = round(ratio, 2)

@@ -9,7 +9,7 @@ secs=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 mkdir -p corpus/flow_source corpus/socket_bytes corpus/wal_segments
-cp ../examples/*.flow ../tests/fixtures/*.flow corpus/flow_source/
+cp ../examples/*.flow ../tests/fixtures/*.flow ../tests/fixtures/codes/*.flow corpus/flow_source/
 for target in flow_source socket_bytes wal_segments; do
   cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$secs"
 done

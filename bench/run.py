@@ -125,14 +125,13 @@ def tree(pid):
     return pids
 
 
-def spark_batches(args, port, seconds):
-    state = args.workload == "state"
-    feeder = start_feeder(args.shared, port, args.ladder, args.step, STATE_FEED if state else ())
+def batch_line_peer(args, port, command, feed_extra=()):
+    """Runs a peer that prints `BATCH t= records= sched_ms= proc_ms=` lines (the Spark
+    program, the ceiling) against the feeder; its batches, start, peak RSS and pid."""
+    feeder = start_feeder(args.shared, port, args.ladder, args.step, feed_extra)
     t0 = time.time()
-    proc = subprocess.Popen([os.path.join(args.shared, "spark-java", "run.sh"), str(port), str(args.batch_ms), str(seconds), "state" if state else "wc"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = []
-    rss = 0
     import threading
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout))
     reader.start()
@@ -144,6 +143,13 @@ def spark_batches(args, port, seconds):
         if m:
             batches.append(tuple(int(x) for x in m.groups()))
     return batches, t0, rss, proc.pid
+
+
+def spark_batches(args, port, seconds):
+    state = args.workload == "state"
+    command = [os.path.join(args.shared, "spark-java", "run.sh"), str(port), str(args.batch_ms),
+               str(seconds), "state" if state else "wc"]
+    return batch_line_peer(args, port, command, STATE_FEED if state else ())
 
 
 def ceiling_batches(args, port, seconds):
@@ -151,24 +157,9 @@ def ceiling_batches(args, port, seconds):
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
                     os.path.join(HERE, "ceiling", "Cargo.toml"), "--target-dir",
                     os.path.join(REPO, "target")], check=True)
-    extra = STATE_FEED if args.workload == "state" else ()
-    feeder = start_feeder(args.shared, port, args.ladder, args.step, extra)
-    t0 = time.time()
-    proc = subprocess.Popen([os.path.join(REPO, "target", "release", "sluice-ceiling"), str(port),
-                             str(args.batch_ms), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    import threading
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout))
-    reader.start()
-    rss = peak_rss(proc)
-    proc.wait(); reader.join(); feeder.wait()
-    batches = []
-    for line in lines:
-        m = re.match(r"BATCH t=(\d+) records=(\d+) sched_ms=(\d+) proc_ms=(\d+)", line)
-        if m:
-            batches.append(tuple(int(x) for x in m.groups()))
-    return batches, t0, rss, proc.pid
+    command = [os.path.join(REPO, "target", "release", "sluice-ceiling"), str(port),
+               str(args.batch_ms), str(seconds)]
+    return batch_line_peer(args, port, command, STATE_FEED if args.workload == "state" else ())
 
 
 def judge(batches, t0, ladder, step, batch_ms):

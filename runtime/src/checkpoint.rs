@@ -58,7 +58,8 @@ fn file_name(time: u64) -> String {
     format!("checkpoint-{time:020}")
 }
 
-fn time_of(name: &str) -> Option<u64> {
+/// The batch time a checkpoint file is named after, if `name` is one.
+pub(crate) fn time_of(name: &str) -> Option<u64> {
     let digits = name.strip_prefix("checkpoint-")?;
     (digits.len() == 20).then(|| digits.parse().ok()).flatten()
 }

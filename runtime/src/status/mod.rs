@@ -67,46 +67,16 @@ impl Metrics {
         };
         let interval: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
         interval.set(batch_ms as f64 / 1000.0);
+        m.registry
+            .register("batch_interval_seconds", "The batch interval", interval);
+        let counters: Vec<(&str, &str, Counter)> = m
+            .counters()
+            .into_iter()
+            .map(|(name, help, c)| (name, help, c.clone()))
+            .collect();
         let r = &mut m.registry;
-        r.register("batch_interval_seconds", "The batch interval", interval);
-        for (name, help, c) in [
-            (
-                "batches_completed",
-                "Batches whose output operations all ran",
-                &m.batches_completed,
-            ),
-            (
-                "batches_failed",
-                "Batches that failed (reported, kept for a restart)",
-                &m.batches_failed,
-            ),
-            (
-                "input_records",
-                "Records allocated to completed batches",
-                &m.input_records,
-            ),
-            (
-                "task_failures",
-                "Partition task attempts that failed",
-                &m.task_failures,
-            ),
-            (
-                "speculative_tasks",
-                "Speculative task attempts started",
-                &m.speculative_tasks,
-            ),
-            (
-                "batch_retries",
-                "Failed batch steps tried again after a delay",
-                &m.batch_retries,
-            ),
-            (
-                "records_skipped",
-                "Records receivers skipped as bad input",
-                &m.records_skipped,
-            ),
-        ] {
-            r.register(name, help, c.clone());
+        for (name, help, c) in counters {
+            r.register(name, help, c);
         }
         for (name, help, h) in [
             (
@@ -149,6 +119,49 @@ impl Metrics {
         }
         m
     }
+
+    /// The counters, by name (without the `sluice_` prefix and `_total` suffix) and help:
+    /// registered once, and the status page's totals.
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 7] {
+        let m = self;
+        [
+            (
+                "batches_completed",
+                "Batches whose output operations all ran",
+                &m.batches_completed,
+            ),
+            (
+                "batches_failed",
+                "Batches that failed (reported, kept for a restart)",
+                &m.batches_failed,
+            ),
+            (
+                "input_records",
+                "Records allocated to completed batches",
+                &m.input_records,
+            ),
+            (
+                "task_failures",
+                "Partition task attempts that failed",
+                &m.task_failures,
+            ),
+            (
+                "speculative_tasks",
+                "Speculative task attempts started",
+                &m.speculative_tasks,
+            ),
+            (
+                "batch_retries",
+                "Failed batch steps tried again after a delay",
+                &m.batch_retries,
+            ),
+            (
+                "records_skipped",
+                "Records receivers skipped as bad input",
+                &m.records_skipped,
+            ),
+        ]
+    }
 }
 
 /// Each receiver's stream and the rate limit in force on it, asked when the page is.
@@ -175,7 +188,6 @@ struct State {
     waiting: BTreeMap<BatchTime, bool>,
     outputs: BTreeMap<BatchTime, Vec<OutputOperationInfo>>,
     receivers: BTreeMap<StreamId, crate::listener::ReceiverInfo>,
-    totals: BTreeMap<&'static str, u64>,
     last_warning: Option<String>,
 }
 
@@ -204,13 +216,6 @@ impl StatusStore {
     /// The newest checkpoint's batch time and the bytes of the write-ahead logs.
     fn disk(&self) -> Option<(Option<u64>, u64)> {
         let dir = self.checkpoint_dir.as_ref()?;
-        let latest = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| {
-                let name = e.ok()?.file_name().to_string_lossy().into_owned();
-                name.strip_prefix("checkpoint-")?.parse::<u64>().ok()
-            })
-            .max();
         fn size(p: &std::path::Path) -> u64 {
             match std::fs::symlink_metadata(p) {
                 Ok(m) if m.is_dir() => std::fs::read_dir(p)
@@ -220,14 +225,17 @@ impl StatusStore {
                 Err(_) => 0,
             }
         }
-        let wal = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| size(&e.path()))
-                    .sum()
-            })
-            .unwrap_or(0);
+        // One pass: checkpoint files name their batch; the logs are the directories.
+        let (mut latest, mut wal) = (None, 0);
+        for entry in std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if path.is_dir() {
+                wal += size(&path);
+            } else if let Some(t) = crate::checkpoint::time_of(&entry.file_name().to_string_lossy())
+            {
+                latest = latest.max(Some(t));
+            }
+        }
         Some((latest, wal))
     }
 
@@ -298,7 +306,12 @@ impl StatusStore {
             "batches": batches,
             "waiting": s.waiting.iter().map(|(t, running)| json!({"time": t.0, "running": running})).collect::<Vec<_>>(),
             "receivers": receivers,
-            "totals": s.totals,
+            "totals": self
+                .metrics
+                .counters()
+                .iter()
+                .map(|(name, _, c)| (*name, c.get()))
+                .collect::<BTreeMap<_, _>>(),
             "last_warning": s.last_warning,
             "graph": self.graph.get(),
             "checkpoint": disk,
@@ -332,8 +345,6 @@ impl StreamingListener for StatusStore {
         let mut guard = lock(&self.state);
         let s = &mut *guard;
         let m = &self.metrics;
-        let totals = &mut s.totals;
-        let mut count = |what: &'static str, n: u64| *totals.entry(what).or_default() += n;
         match event {
             StreamingEvent::StreamingStarted(t) => s.started_ms = Some(*t),
             StreamingEvent::BatchSubmitted(b) => {
@@ -346,11 +357,8 @@ impl StreamingListener for StatusStore {
                 s.waiting.remove(&b.batch_time);
                 let seconds = |ms: Option<u64>| ms.map(|ms| ms as f64 / 1000.0);
                 if b.failure.is_some() {
-                    count("batches_failed", 1);
                     m.batches_failed.inc();
                 } else {
-                    count("batches_completed", 1);
-                    count("input_records", b.records);
                     m.batches_completed.inc();
                     m.input_records.inc_by(b.records);
                     for (h, v) in [
@@ -391,21 +399,17 @@ impl StreamingListener for StatusStore {
             }
             StreamingEvent::Task { event, .. } => match event {
                 TaskEvent::Failed { .. } => {
-                    count("task_failures", 1);
                     m.task_failures.inc();
                 }
                 TaskEvent::SpeculationLaunched { .. } => {
-                    count("speculative_tasks", 1);
                     m.speculative_tasks.inc();
                 }
                 TaskEvent::SpeculationWon { .. } => {}
             },
             StreamingEvent::BatchRetrying { .. } => {
-                count("batch_retries", 1);
                 m.batch_retries.inc();
             }
             StreamingEvent::RecordsSkipped { count: n, .. } => {
-                count("records_skipped", *n);
                 m.records_skipped.inc_by(*n);
             }
             StreamingEvent::Warning(w) => s.last_warning = Some(w.clone()),

@@ -20,6 +20,7 @@ use sluice_runtime::{
 };
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,25 +46,42 @@ fn block(id: u64, lines: &[&str]) -> Block {
     }
 }
 
-/// Stores `lines` as one block on its first start, then waits to be stopped.
-struct Once(Vec<&'static str>, Arc<Mutex<bool>>);
+/// Stores `lines` as one block when it starts, then waits to be stopped; the flag turns
+/// true once the block is in the tracker (at once when there are no lines).
+struct Once(Vec<&'static str>, Stored);
+
+type Stored = Arc<AtomicBool>;
 
 impl Receiver for Once {
     fn name(&self) -> String {
         "once".into()
     }
     fn on_start(&mut self, cx: &ReceiverContext) {
-        let (lines, done, cx2) = (self.0.clone(), self.1.clone(), cx.clone());
+        let (lines, stored, cx2) = (self.0.clone(), self.1.clone(), cx.clone());
         cx.spawn(async move {
-            if !std::mem::replace(&mut *done.lock().unwrap(), true) {
+            if !lines.is_empty() {
                 cx2.store_block(lines.iter().copied()).await.unwrap();
             }
+            stored.store(true, Ordering::SeqCst);
             cx2.stopped().await;
         });
     }
 }
 
 type Seen = Arc<Mutex<Vec<(u64, Vec<String>)>>>;
+
+/// Starts `ssc` and waits until its `Once` receiver has stored its block, so that the
+/// block lands in the first batch however slowly the receiver starts.
+fn start(ssc: &mut StreamingContext, stored: &AtomicBool) {
+    ssc.start().unwrap();
+    for _ in 0..5_000 {
+        if stored.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the receiver did not store its block");
+}
 
 /// A context on `dir` at `now_ms`, one receiver, recording each batch's records; with
 /// `fail_at`, the output fails on that batch.
@@ -72,7 +90,7 @@ fn context(
     clock: Arc<ManualClock>,
     lines: Vec<&'static str>,
     fail_at: Option<u64>,
-) -> (StreamingContext, Seen) {
+) -> (StreamingContext, Seen, Stored) {
     context_remembering(dir, clock, lines, fail_at, Duration::ZERO)
 }
 
@@ -82,7 +100,7 @@ fn context_remembering(
     lines: Vec<&'static str>,
     fail_at: Option<u64>,
     remember: Duration,
-) -> (StreamingContext, Seen) {
+) -> (StreamingContext, Seen, Stored) {
     let settings = Settings {
         batch_interval: Duration::from_secs(1),
         block_interval: Duration::from_millis(100),
@@ -95,7 +113,8 @@ fn context_remembering(
     let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
     let seen = Seen::default();
     let out = seen.clone();
-    ssc.receiver_stream(Once(lines, Arc::default()))
+    let stored = Stored::default();
+    ssc.receiver_stream(Once(lines, stored.clone()))
         .foreach_rdd(move |mut records, t| {
             if Some(t.0) == fail_at {
                 panic!("output fails at {t}");
@@ -103,7 +122,7 @@ fn context_remembering(
             records.sort();
             out.lock().unwrap().push((t.0, records));
         });
-    (ssc, seen)
+    (ssc, seen, stored)
 }
 
 /// Advances the clock 100 ms at a time up to `t`, until the context ends (a failure).
@@ -155,8 +174,8 @@ fn a_log_ending_in_an_allocation_reruns_that_batch_once_then_goes_on() {
         .unwrap();
     }
     let clock = Arc::new(ManualClock::new(5_500));
-    let (mut ssc, seen) = context(dir.path(), clock.clone(), vec![], None);
-    ssc.start().unwrap();
+    let (mut ssc, seen, stored) = context(dir.path(), clock.clone(), vec![], None);
+    start(&mut ssc, &stored);
     run_until(&ssc, &clock, 7_000);
     ssc.stop(false).unwrap();
     let runs = seen.lock().unwrap().clone();
@@ -169,8 +188,8 @@ fn a_log_ending_in_an_allocation_reruns_that_batch_once_then_goes_on() {
     drop(ssc);
 
     // A third start finds everything completed: nothing runs again.
-    let (mut ssc, seen) = context(dir.path(), clock.clone(), vec![], None);
-    ssc.start().unwrap();
+    let (mut ssc, seen, stored) = context(dir.path(), clock.clone(), vec![], None);
+    start(&mut ssc, &stored);
     let after = clock.now_ms() + 2_000;
     run_until(&ssc, &clock, after);
     ssc.stop(false).unwrap();
@@ -186,8 +205,8 @@ fn a_failed_batch_is_not_complete_and_runs_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(10_000));
     // SPARK-18905: the output fails on the batch holding the block.
-    let (mut ssc, _) = context(dir.path(), clock.clone(), vec!["x y", "z"], Some(11_000));
-    ssc.start().unwrap();
+    let (mut ssc, _, stored) = context(dir.path(), clock.clone(), vec!["x y", "z"], Some(11_000));
+    start(&mut ssc, &stored);
     advance_until_it_ends(&ssc, &clock, 11_000);
     assert!(matches!(
         ssc.await_termination(Some(Duration::ZERO)),
@@ -200,8 +219,8 @@ fn a_failed_batch_is_not_complete_and_runs_again_after_a_restart() {
 
 /// After a failed batch 11 000 holding `x y` and `z`: a restart runs it first.
 fn assert_batch_11000_runs_again(dir: &Path, clock: &Arc<ManualClock>) {
-    let (mut ssc, seen) = context(dir, clock.clone(), vec![], None);
-    ssc.start().unwrap();
+    let (mut ssc, seen, stored) = context(dir, clock.clone(), vec![], None);
+    start(&mut ssc, &stored);
     run_until(&ssc, clock, 11_000);
     ssc.stop(false).unwrap();
     let runs = seen.lock().unwrap().clone();
@@ -247,9 +266,9 @@ fn remember_keeps_batches_that_long_and_no_longer() {
     for (remember, oldest) in [(Duration::ZERO, 20_000), (Duration::from_secs(3), 17_000)] {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(10_000));
-        let (mut ssc, _) =
+        let (mut ssc, _, stored) =
             context_remembering(dir.path(), clock.clone(), vec!["a"], None, remember);
-        ssc.start().unwrap();
+        start(&mut ssc, &stored);
         run_until(&ssc, &clock, 20_000);
         ssc.stop(false).unwrap();
         drop(ssc);
@@ -271,7 +290,7 @@ fn counting_context(
     clock: Arc<ManualClock>,
     lines: Vec<&'static str>,
     as_text: bool,
-) -> (StreamingContext, Seen) {
+) -> (StreamingContext, Seen, Stored) {
     let settings = Settings {
         batch_interval: Duration::from_secs(1),
         checkpoint_dir: Some(dir.to_path_buf()),
@@ -281,8 +300,9 @@ fn counting_context(
     let mut ssc = StreamingContext::with_clock(settings, clock).unwrap();
     let seen = Seen::default();
     let out = seen.clone();
+    let stored = Stored::default();
     let pairs = ssc
-        .receiver_stream(Once(lines, Arc::default()))
+        .receiver_stream(Once(lines, stored.clone()))
         .flat_map(sluice_runtime::builtins::split)
         .map(|w| (w, 1i64));
     let render = move |mut state: Vec<String>, t: BatchTime| {
@@ -305,23 +325,24 @@ fn counting_context(
             .map(|(k, v)| format!("{k}={v}"))
             .foreach_rdd(render);
     }
-    (ssc, seen)
+    (ssc, seen, stored)
 }
 
 #[test]
 fn state_is_checkpointed_and_a_restart_goes_on_from_it() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(10_000));
-    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec!["a b a", "c"], false);
-    ssc.start().unwrap();
+    let (mut ssc, _, stored) =
+        counting_context(dir.path(), clock.clone(), vec!["a b a", "c"], false);
+    start(&mut ssc, &stored);
     run_until(&ssc, &clock, 12_000);
     ssc.stop(false).unwrap();
     drop(ssc);
     let (found, _) = sluice_runtime::checkpoint::latest(dir.path()).unwrap();
     assert_eq!(found.unwrap().1.time, 12_000);
 
-    let (mut ssc, seen) = counting_context(dir.path(), clock.clone(), vec!["a d"], false);
-    ssc.start().unwrap();
+    let (mut ssc, seen, stored) = counting_context(dir.path(), clock.clone(), vec!["a d"], false);
+    start(&mut ssc, &stored);
     run_until(&ssc, &clock, 14_000);
     ssc.stop(false).unwrap();
     let runs = seen.lock().unwrap().clone();
@@ -330,7 +351,7 @@ fn state_is_checkpointed_and_a_restart_goes_on_from_it() {
     drop(ssc);
 
     // The same operator keeping another type: refused, naming what changed.
-    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec![], true);
+    let (mut ssc, _, _) = counting_context(dir.path(), clock.clone(), vec![], true);
     let err = ssc
         .start()
         .expect_err("a changed state type is refused")
@@ -385,8 +406,8 @@ fn cleaning_after_a_batch_keeps_the_batches_still_to_run() {
 fn get_or_create_resumes_a_fitting_checkpoint_and_refuses_a_changed_pipeline() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(10_000));
-    let (mut ssc, _) = counting_context(dir.path(), clock.clone(), vec!["a b a"], false);
-    ssc.start().unwrap();
+    let (mut ssc, _, stored) = counting_context(dir.path(), clock.clone(), vec!["a b a"], false);
+    start(&mut ssc, &stored);
     run_until(&ssc, &clock, 11_000);
     ssc.stop(false).unwrap();
     drop(ssc);
@@ -525,7 +546,8 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
         clock.clone(),
     )
     .unwrap();
-    ssc.receiver_stream(Once(vec!["x y", "z"], Arc::default()))
+    let stored = Stored::default();
+    ssc.receiver_stream(Once(vec!["x y", "z"], stored.clone()))
         .foreach_rdd(|_, t| {
             if t.0 == 11_000 {
                 // Still running while batch 12 000 completes and cleans up.
@@ -533,7 +555,7 @@ fn with_concurrent_jobs_a_later_batch_keeps_an_earlier_running_one_in_the_log() 
                 panic!("the output fails on batch {t}");
             }
         });
-    ssc.start().unwrap();
+    start(&mut ssc, &stored);
     advance_until_it_ends(&ssc, &clock, 12_000);
     assert!(
         ssc.last_completed_batch() >= Some(BatchTime(12_000)),
@@ -565,7 +587,8 @@ fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
     ssc.add_listener(events.clone());
     let attempts = Arc::new(Mutex::new(0));
     let tries = attempts.clone();
-    ssc.receiver_stream(Once(vec!["x y", "z"], Arc::default()))
+    let stored = Stored::default();
+    ssc.receiver_stream(Once(vec!["x y", "z"], stored.clone()))
         .map(move |r| {
             if r == "z" {
                 *tries.lock().unwrap() += 1;
@@ -574,7 +597,7 @@ fn a_batch_that_keeps_panicking_is_skipped_then_run_again_after_a_restart() {
             r
         })
         .foreach_rdd(|_, _| {});
-    ssc.start().unwrap();
+    start(&mut ssc, &stored);
     run_until(&ssc, &clock, 13_000);
     assert_eq!(
         ssc.await_termination(Some(Duration::ZERO)),

@@ -25,6 +25,7 @@ pub mod app;
 pub mod block;
 pub mod builtins;
 pub mod checkpoint;
+pub mod cluster;
 pub mod context;
 pub mod direct;
 pub mod dstream;

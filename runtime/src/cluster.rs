@@ -1,0 +1,341 @@
+//! Running one pipeline on a timely dataflow cluster.
+//!
+//! Every process runs the same pipeline binary with timely's options (`--workers W
+//! --processes N --process I --hostfile F`); each timely worker computes a share of every
+//! batch with the same operator code as local mode. A batch's partitions each belong to one
+//! worker (the owner of partition `i` is worker `i % peers`); a worker computes the
+//! partitions it owns and holds the others as absent. Where records must meet — a shuffle
+//! by key, an output the driver writes — they cross workers through one long-lived timely
+//! dataflow: each crossing is an epoch in which every worker sends its outgoing records,
+//! routed by timely's `Exchange` to their destination worker, and the epoch is over for a
+//! worker when its probe's frontier has passed it, so every worker has everything addressed
+//! to it. All workers make the same crossings in the same order, because they run the same
+//! graph over the same batches: the crossings of batch t are that batch's epochs.
+//!
+//! Worker 0 of process 0 is the driver: it alone runs the batch clock, the receivers and
+//! direct sources, the tracker and its write-ahead log, checkpoints and the listener; each
+//! batch begins with a crossing in which it hands every worker the batch's input blocks
+//! that worker owns. A lost process ends the whole cluster (fail-stop): the survivors exit,
+//! and a restart of every process resumes from the driver's log and checkpoint.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::mpsc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::dataflow::operators::{Exchange, Input, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
+
+/// Where this process sits in a cluster, as timely's options say it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Processes in the cluster.
+    pub processes: usize,
+    /// This process's index, `0..processes`; process 0 is the driver.
+    pub process: usize,
+    /// `host:port` of every process, in process order.
+    pub addresses: Vec<String>,
+}
+
+impl ClusterOptions {
+    /// The options of timely's command line; `hostfile` holds one `host:port` per line,
+    /// and without it process `i` listens on `localhost:2101+i` (timely's default).
+    pub fn new(
+        workers: usize,
+        processes: usize,
+        process: usize,
+        hostfile: Option<&std::path::Path>,
+    ) -> Result<Self, String> {
+        if workers == 0 || processes == 0 {
+            return Err("--workers and --processes must be at least 1".into());
+        }
+        if process >= processes {
+            return Err(format!(
+                "--process {process} is not below --processes {processes}"
+            ));
+        }
+        let addresses = match hostfile {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("hostfile {}: {e}", path.display()))?;
+                let hosts: Vec<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from)
+                    .collect();
+                if hosts.len() < processes {
+                    return Err(format!(
+                        "hostfile {} names {} process(es), --processes is {processes}",
+                        path.display(),
+                        hosts.len()
+                    ));
+                }
+                hosts.into_iter().take(processes).collect()
+            }
+            None => (0..processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect(),
+        };
+        Ok(ClusterOptions {
+            workers,
+            processes,
+            process,
+            addresses,
+        })
+    }
+
+    /// Whether these options ask for more than one worker.
+    pub fn is_cluster(&self) -> bool {
+        self.workers * self.processes > 1
+    }
+
+    fn timely_config(&self) -> timely::Config {
+        let communication = if self.processes > 1 {
+            timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: self.process,
+                addresses: self.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            }
+        } else {
+            timely::CommunicationConfig::Process(self.workers)
+        };
+        timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        }
+    }
+}
+
+/// What a worker received, by epoch: `(source worker, encoded records)`.
+type Inbox = BTreeMap<u64, Vec<(usize, Vec<u8>)>>;
+
+/// A message of a crossing: destination worker, source worker, encoded records.
+type Message = (u64, u64, Vec<u8>);
+
+/// One crossing asked of a worker's timely thread.
+struct Crossing {
+    out: Vec<(usize, Vec<u8>)>,
+    reply: mpsc::SyncSender<Vec<(usize, Vec<u8>)>>,
+}
+
+/// A worker's handle on the cluster, usable from any thread: what it is, and the
+/// crossings its timely thread makes for it.
+pub struct Link {
+    index: usize,
+    peers: usize,
+    crossings: mpsc::Sender<Crossing>,
+}
+
+impl Link {
+    /// This worker's index among all workers of the cluster.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// How many workers the cluster has.
+    pub fn peers(&self) -> usize {
+        self.peers
+    }
+
+    /// Whether this worker is the driver (worker 0).
+    pub fn is_driver(&self) -> bool {
+        self.index == 0
+    }
+
+    /// Whether partition `i` of a batch belongs to this worker.
+    pub fn owns(&self, i: usize) -> bool {
+        i % self.peers == self.index
+    }
+
+    /// One crossing: sends each `(destination worker, record)`, waits until every worker
+    /// made the same crossing, and returns what was sent to this worker as `(source worker,
+    /// record)`, in source order (each source's records in the order it sent them).
+    ///
+    /// Panics if the cluster is gone (a lost process ends every worker: fail-stop).
+    pub fn exchange<T: Serialize + DeserializeOwned>(
+        &self,
+        out: Vec<(usize, T)>,
+    ) -> Vec<(usize, T)> {
+        let out = out
+            .into_iter()
+            .map(|(to, x)| {
+                let bytes = postcard::to_stdvec(&x)
+                    .unwrap_or_else(|e| panic!("cannot encode a record to send: {e}"));
+                (to, bytes)
+            })
+            .collect();
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.crossings
+            .send(Crossing { out, reply })
+            .unwrap_or_else(|_| panic!("the cluster has stopped"));
+        let received = answer
+            .recv()
+            .unwrap_or_else(|_| panic!("the cluster has stopped"));
+        received
+            .into_iter()
+            .map(|(from, bytes)| {
+                let x = postcard::from_bytes(&bytes)
+                    .unwrap_or_else(|e| panic!("a record from worker {from} does not decode: {e}"));
+                (from, x)
+            })
+            .collect()
+    }
+}
+
+/// A running cluster membership: this process's workers' links, and timely's threads.
+pub struct Cluster {
+    /// One per worker of this process, by worker index.
+    pub links: Vec<Link>,
+    guards: timely::communication::WorkerGuards<()>,
+}
+
+impl Cluster {
+    /// Joins the cluster (timely connects the processes: this waits for all of them) and
+    /// starts this process's workers. A timely thread that panics — a peer lost — ends
+    /// the process, as a lost process ends the cluster.
+    pub fn join(options: &ClusterOptions) -> Result<Self, String> {
+        fail_stop_on_lost_peers();
+        let (tx, rx) = mpsc::channel::<Link>();
+        let tx = std::sync::Mutex::new(tx);
+        let guards = timely::execute(options.timely_config(), move |worker| {
+            let (crossings, requests) = mpsc::channel();
+            let link = Link {
+                index: worker.index(),
+                peers: worker.peers(),
+                crossings,
+            };
+            if crate::lock(&tx).send(link).is_err() {
+                return;
+            }
+            serve(worker, requests);
+        })?;
+        let mut links: Vec<Link> = (0..options.workers)
+            .map(|_| {
+                rx.recv()
+                    .map_err(|_| "a timely worker did not start".to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        links.sort_by_key(Link::index);
+        Ok(Cluster { links, guards })
+    }
+
+    /// Waits for this process's timely workers to finish (each once its links are dropped).
+    pub fn wait(self) -> Result<(), String> {
+        drop(self.links);
+        for r in self.guards.join() {
+            r?;
+        }
+        Ok(())
+    }
+}
+
+/// A panic on one of timely's threads means the cluster is broken (a peer's connection
+/// lost): exit at once rather than wait on a crossing that cannot end.
+fn fail_stop_on_lost_peers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            let thread = std::thread::current();
+            if thread.name().is_some_and(|n| n.starts_with("timely:")) {
+                tracing::error!(
+                    "cluster: {} failed; stopping this process",
+                    thread.name().unwrap_or("?")
+                );
+                std::process::exit(3);
+            }
+        }));
+    });
+}
+
+/// A worker's timely thread: makes the crossings asked through its link, one epoch each,
+/// until the link is dropped.
+fn serve(worker: &mut timely::worker::Worker, requests: mpsc::Receiver<Crossing>) {
+    let me = worker.index();
+    let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Message>>>::new();
+    let probe = ProbeHandle::new();
+    let inbox: Rc<RefCell<Inbox>> = Rc::default();
+    let arrived = inbox.clone();
+    worker.dataflow::<u64, _, _>(|scope| {
+        scope
+            .input_from(&mut input)
+            .container::<Vec<Message>>()
+            .exchange(|m: &Message| m.0)
+            // Takes each epoch's messages in; emits nothing. The probe after it passes an
+            // epoch only once this operator consumed all of that epoch's messages.
+            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                Pipeline,
+                "SluiceInbox",
+                move |_cap, _info| {
+                    move |input, _output| {
+                        input.for_each(|cap, data| {
+                            let Some(&time) = cap.least() else { return };
+                            let mut arrived = arrived.borrow_mut();
+                            let epoch = arrived.entry(time).or_default();
+                            epoch.extend(
+                                data.drain(..)
+                                    .map(|(_, from, bytes)| (from as usize, bytes)),
+                            );
+                        });
+                    }
+                },
+            )
+            .probe_with(&probe);
+    });
+    let mut epoch = 0u64;
+    while let Ok(Crossing { out, reply }) = requests.recv() {
+        for (to, bytes) in out {
+            input.send((to as u64, me as u64, bytes));
+        }
+        epoch += 1;
+        input.advance_to(epoch);
+        while probe.less_than(input.time()) {
+            worker.step();
+        }
+        let mut received = inbox.borrow_mut().remove(&(epoch - 1)).unwrap_or_default();
+        received.sort_by_key(|(from, _)| *from);
+        let _ = reply.send(received);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three workers cross twice: each gets exactly what was addressed to it, by source.
+    #[test]
+    fn every_worker_gets_what_was_sent_to_it_in_source_order() {
+        let options = ClusterOptions::new(3, 1, 0, None).unwrap();
+        let cluster = Cluster::join(&options).unwrap();
+        std::thread::scope(|s| {
+            for link in &cluster.links {
+                s.spawn(move || {
+                    for round in 0..2u32 {
+                        let me = link.index() as u32;
+                        let out = (0..3)
+                            .flat_map(|to| (0..2).map(move |k| (to, (round, me, to as u32, k))))
+                            .collect();
+                        let got = link.exchange::<(u32, u32, u32, u32)>(out);
+                        let expected: Vec<(usize, (u32, u32, u32, u32))> = (0..3u32)
+                            .flat_map(|from| {
+                                (0..2).map(move |k| (from as usize, (round, from, me, k)))
+                            })
+                            .collect();
+                        assert_eq!(got, expected);
+                    }
+                });
+            }
+        });
+        cluster.wait().unwrap();
+    }
+}

@@ -1,11 +1,12 @@
 //! The command line of a compiled pipeline: `--batch`, `--for`, `--batch-log`, `--ui`, and a
 //! graceful stop on SIGINT or SIGTERM (stop receivers, finish queued batches, exit 0).
 
+use crate::cluster::{Cluster, ClusterOptions, Link};
 use crate::context::Pipeline;
 use crate::listener::{BatchLog, ConsoleReporter, StatsReporter};
 use crate::logging::LogFormat;
 use crate::scheduler::Termination;
-use crate::settings::parse_duration;
+use crate::settings::{parse_duration, Settings};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,19 @@ struct Args {
     /// How log lines on standard error are written.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Cluster (timely dataflow's options): worker threads per process.
+    #[arg(short = 'w', long, default_value_t = 1)]
+    workers: usize,
+    /// Cluster: how many processes run the pipeline.
+    #[arg(short = 'n', long, default_value_t = 1)]
+    processes: usize,
+    /// Cluster: this process's index; process 0 is the driver.
+    #[arg(short = 'p', long, default_value_t = 0)]
+    process: usize,
+    /// Cluster: a file with every process's `host:port`, one per line, in process order
+    /// [default: localhost:2101, localhost:2102, …].
+    #[arg(long, value_name = "FILE")]
+    hostfile: Option<std::path::PathBuf>,
 }
 
 /// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
@@ -69,6 +83,48 @@ pub fn main(pipeline: Pipeline) -> ExitCode {
 }
 
 fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let options = ClusterOptions::new(
+        args.workers,
+        args.processes,
+        args.process,
+        args.hostfile.as_deref(),
+    )?;
+    if !options.is_cluster() {
+        return drive(pipeline, args, live, None);
+    }
+    // Every worker but the driver builds the same graph and runs its share of each batch.
+    let mut cluster = Cluster::join(&options)?;
+    let mut links = std::mem::take(&mut cluster.links).into_iter();
+    let driver = if options.process == 0 {
+        links.next()
+    } else {
+        None
+    };
+    let followers: Vec<_> = links
+        .map(|link| {
+            let settings = Settings {
+                checkpoint_dir: None,
+                write_ahead_log: false,
+                ..settings_of(&pipeline, &args)
+            };
+            std::thread::spawn(move || pipeline.context(settings)?.follow_cluster(&link))
+        })
+        .collect();
+    let driven = match driver {
+        Some(link) => drive(pipeline, args, live, Some(link)),
+        None => Ok(()),
+    };
+    for f in followers {
+        f.join()
+            .map_err(|p| crate::executor::panic_message(&*p))??;
+    }
+    driven?;
+    cluster.wait()?;
+    Ok(())
+}
+
+/// The pipeline's settings with the command line's overrides.
+fn settings_of(pipeline: &Pipeline, args: &Args) -> Settings {
     let mut settings = (pipeline.settings)();
     if let Some(b) = args.batch {
         settings.batch_interval = b;
@@ -80,6 +136,18 @@ fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::er
         settings.receiver_max_rate = r;
     }
     settings.backpressure |= args.backpressure;
+    settings
+}
+
+/// Runs the driver: the whole pipeline, or in a cluster (with worker 0's `link`) the
+/// batch clock, receivers, logs and checkpoints, and worker 0's share of each batch.
+fn drive(
+    pipeline: Pipeline,
+    args: Args,
+    live: bool,
+    link: Option<Link>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut settings = settings_of(&pipeline, &args);
     if let Some(dir) = &args.check_checkpoint {
         // Asks about `dir` alone, whatever checkpoint directory the pipeline names.
         settings.checkpoint_dir = None;
@@ -87,6 +155,9 @@ fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::er
         return Ok(());
     }
     let mut ssc = pipeline.context(settings)?;
+    if let Some(link) = link {
+        ssc.drive_cluster(link)?;
+    }
     ssc.add_listener(Arc::new(ConsoleReporter::default()));
     if live {
         let batch_ms = ssc.settings().batch_interval.as_millis() as u64;

@@ -18,12 +18,20 @@
 //! that worker owns. A lost process ends the whole cluster (fail-stop): the survivors exit,
 //! and a restart of every process resumes from the driver's log and checkpoint.
 
+use crate::block::{Block, StreamId};
+use crate::direct::DirectId;
+use crate::dstream::{BatchCx, BatchInputs, OutputOp};
+use crate::executor::{panic_message, Executor, TaskFailure};
+use crate::listener::ListenerBus;
+use crate::settings::Settings;
+use crate::time::BatchTime;
+use crate::tracker::AllocatedBlocks;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
@@ -305,6 +313,226 @@ fn serve(worker: &mut timely::worker::Worker, requests: mpsc::Receiver<Crossing>
         let mut received = inbox.borrow_mut().remove(&(epoch - 1)).unwrap_or_default();
         received.sort_by_key(|(from, _)| *from);
         let _ = reply.send(received);
+    }
+}
+
+/// A block as it travels to the worker that owns it: `(stream, id, text, records)`.
+type WireBlock = (StreamId, u64, String, usize);
+
+/// One batch's input as one worker gets it: the blocks it owns, and `None` for the
+/// others' (so indices, hence owners, are the same everywhere).
+#[derive(Serialize, Deserialize, Default)]
+struct Shipped {
+    streams: Vec<(StreamId, Vec<Option<WireBlock>>)>,
+    fetched: Vec<(DirectId, Vec<Option<WireBlock>>)>,
+}
+
+/// What the driver tells the other workers before each batch.
+#[derive(Serialize, Deserialize)]
+enum Order {
+    /// Run batch `time`, with its input and that of the earlier batches a window may read
+    /// which this worker has not had yet.
+    Batch {
+        time: u64,
+        zero: u64,
+        inputs: Vec<(u64, Shipped)>,
+    },
+    /// The pipeline stopped.
+    Stop,
+}
+
+fn ship(blocks: &[Arc<Block>], peers: usize, to: usize) -> Vec<Option<WireBlock>> {
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i % peers == to).then(|| (b.stream, b.id, b.data.clone(), b.records)))
+        .collect()
+}
+
+fn unship(blocks: Vec<Option<WireBlock>>, stream: StreamId) -> Vec<Arc<Block>> {
+    blocks
+        .into_iter()
+        .map(|b| {
+            let (stream, id, data, records) = b.unwrap_or((stream, 0, String::new(), 0));
+            Arc::new(Block {
+                stream,
+                id,
+                data,
+                records,
+            })
+        })
+        .collect()
+}
+
+/// The driver's side of a cluster: worker 0's link, and which batches' input the other
+/// workers have had.
+pub(crate) struct Driver {
+    link: Link,
+    sent: std::sync::Mutex<std::collections::BTreeSet<BatchTime>>,
+}
+
+impl Driver {
+    pub fn new(link: Link) -> Self {
+        Driver {
+            link,
+            sent: Default::default(),
+        }
+    }
+
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// Starts batch `cx.time` on every worker: each gets the blocks it owns of this batch
+    /// and of the remembered batches it has not had.
+    pub fn announce(&self, cx: &BatchCx<'_>) {
+        let t = cx.time;
+        let from = BatchTime(t.0.saturating_sub(cx.remember_ms));
+        let mut sent = crate::lock(&self.sent);
+        let mut times: Vec<BatchTime> = (0..)
+            .map(|k| {
+                BatchTime(t.0.saturating_sub(k * cx.settings.batch_interval.as_millis() as u64))
+            })
+            .take_while(|b| *b > from && *b > cx.zero)
+            .filter(|b| !sent.contains(b))
+            .collect();
+        times.sort();
+        let batches: Vec<(BatchTime, AllocatedBlocks)> = times
+            .iter()
+            .map(|b| {
+                (
+                    *b,
+                    if *b == t {
+                        cx.blocks.clone()
+                    } else {
+                        cx.tracker.blocks_of_batch(*b)
+                    },
+                )
+            })
+            .collect();
+        let peers = self.link.peers();
+        let out = (1..peers)
+            .map(|to| {
+                let inputs = batches
+                    .iter()
+                    .map(|(b, blocks)| {
+                        let shipped = Shipped {
+                            streams: blocks
+                                .streams
+                                .iter()
+                                .map(|(s, bs)| (*s, ship(bs, peers, to)))
+                                .collect(),
+                            fetched: blocks
+                                .fetched
+                                .iter()
+                                .map(|(d, bs)| (*d, ship(bs, peers, to)))
+                                .collect(),
+                        };
+                        (b.0, shipped)
+                    })
+                    .collect();
+                let order = Order::Batch {
+                    time: t.0,
+                    zero: cx.zero.0,
+                    inputs,
+                };
+                (to, order)
+            })
+            .collect();
+        self.link.exchange(out);
+        sent.extend(times);
+        *sent = sent.split_off(&from);
+    }
+
+    /// Tells every worker that the pipeline stopped.
+    pub fn stop(&self) {
+        let out = (1..self.link.peers()).map(|to| (to, Order::Stop)).collect();
+        self.link.exchange(out);
+    }
+}
+
+/// The input a worker other than the driver got, by batch.
+#[derive(Default)]
+struct Received(std::sync::Mutex<BTreeMap<BatchTime, AllocatedBlocks>>);
+
+impl BatchInputs for Received {
+    fn blocks_of_batch(&self, t: BatchTime) -> AllocatedBlocks {
+        crate::lock(&self.0).get(&t).cloned().unwrap_or_default()
+    }
+}
+
+/// What a worker other than the driver needs to run its share of each batch.
+pub(crate) struct Follower<'a> {
+    pub link: &'a Link,
+    pub outputs: Vec<Arc<OutputOp>>,
+    pub exec: &'a Executor,
+    pub bus: &'a ListenerBus,
+    pub settings: &'a Settings,
+    pub remember_ms: u64,
+}
+
+impl Follower<'_> {
+    /// Runs the batches the driver orders, its share of each output operation in
+    /// definition order, until the driver stops. A failure here ends the worker (and
+    /// with its process, the cluster): the driver cannot run the batch again alone.
+    pub fn run(&self) -> crate::Result<()> {
+        let received = Received::default();
+        loop {
+            let order = self
+                .link
+                .exchange::<Order>(Vec::new())
+                .pop()
+                .map(|(_, o)| o);
+            let Some(Order::Batch { time, zero, inputs }) = order else {
+                return Ok(());
+            };
+            let t = BatchTime(time);
+            {
+                let mut all = crate::lock(&received.0);
+                for (b, shipped) in inputs {
+                    let blocks = AllocatedBlocks {
+                        streams: shipped
+                            .streams
+                            .into_iter()
+                            .map(|(s, bs)| (s, unship(bs, s)))
+                            .collect(),
+                        ranges: Default::default(),
+                        fetched: shipped
+                            .fetched
+                            .into_iter()
+                            .map(|(d, bs)| (d, unship(bs, 0)))
+                            .collect(),
+                    };
+                    all.insert(BatchTime(b), blocks);
+                }
+                let keep = all.split_off(&BatchTime(time.saturating_sub(self.remember_ms)));
+                *all = keep;
+            }
+            let cx = BatchCx {
+                time: t,
+                blocks: received.blocks_of_batch(t),
+                tracker: &received,
+                exec: self.exec,
+                bus: self.bus,
+                settings: self.settings,
+                zero: BatchTime(zero),
+                remember_ms: self.remember_ms,
+                cluster: Some(self.link),
+            };
+            for op in self.outputs.iter().filter(|op| op.due(t, cx.zero)) {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx)))
+                    .map_err(|p| match p.downcast::<TaskFailure>() {
+                        Ok(failure) => failure.to_string(),
+                        Err(p) => panic_message(&*p),
+                    })
+                    .and_then(|r| r);
+                ran.map_err(|e| crate::Error::Job {
+                    op: op.name.clone(),
+                    batch: t,
+                    message: format!("on worker {}: {e}", self.link.index()),
+                })?;
+            }
+        }
     }
 }
 

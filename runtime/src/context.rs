@@ -74,6 +74,8 @@ pub struct StreamingContext {
     running: Option<Running>,
     /// The status page's store, once asked for.
     status: Option<Arc<crate::status::StatusStore>>,
+    /// In a cluster: worker 0's link, which makes this context the driver.
+    cluster: Option<crate::cluster::Link>,
 }
 
 impl StreamingContext {
@@ -108,6 +110,7 @@ impl StreamingContext {
             termination: Arc::new(TerminationSignal::default()),
             running: None,
             status: None,
+            cluster: None,
         })
     }
 
@@ -207,11 +210,60 @@ impl StreamingContext {
 
     /// A stream of batches given in advance, one per batch interval, then empty ones
     /// (Spark's `queueStream` with `oneAtATime`). For tests and examples.
-    pub fn queue_stream<T: Clone + Send + Sync + 'static>(
-        &mut self,
-        batches: Vec<Vec<T>>,
-    ) -> DStream<T> {
+    pub fn queue_stream<T: crate::dstream::Data>(&mut self, batches: Vec<Vec<T>>) -> DStream<T> {
         DStream::new(Arc::new(QueueInput::new(batches)), self.graph.clone())
+    }
+
+    /// Makes this context the driver of a cluster, through worker 0's link: each batch
+    /// then runs on every worker of the cluster ([`crate::cluster`]). Before `start`.
+    pub fn drive_cluster(&mut self, link: crate::cluster::Link) -> Result<()> {
+        if !link.is_driver() {
+            return Err(Error::State("can drive a cluster only from worker 0"));
+        }
+        self.cluster = Some(link);
+        Ok(())
+    }
+
+    /// What a cluster cannot do yet, or at all: refused before anything starts.
+    fn check_cluster(&self) -> Result<()> {
+        if self.settings.concurrent_jobs > 1 {
+            return Err(Error::Settings(
+                "concurrentJobs > 1 cannot run on a cluster: its workers run batches in step"
+                    .into(),
+            ));
+        }
+        if self.settings.checkpoint_dir.is_some() && !self.stateful().is_empty() {
+            return Err(Error::Settings(
+                "checkpoints of operator state are not yet written on a cluster: run \
+                 updateStateByKey, mapWithState and incremental windows in local mode"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs this worker's share of every batch the cluster's driver orders, until it
+    /// stops: what every worker but worker 0 does. Its receivers and checkpoints are the
+    /// driver's business, and are not started here.
+    pub fn follow_cluster(&self, link: &crate::cluster::Link) -> Result<()> {
+        if link.is_driver() {
+            return Err(Error::State(
+                "worker 0 drives the cluster; it cannot follow",
+            ));
+        }
+        self.check_cluster()?;
+        let follower = crate::cluster::Follower {
+            link,
+            outputs: lock(&self.graph.outputs).clone(),
+            exec: &self.exec,
+            bus: &self.bus,
+            settings: &self.settings,
+            remember_ms: self
+                .graph
+                .remember_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        };
+        follower.run()
     }
 
     pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
@@ -232,6 +284,9 @@ impl StreamingContext {
                  mapWithState: their state must see batches in order",
                 self.settings.concurrent_jobs
             )));
+        }
+        if self.cluster.is_some() {
+            self.check_cluster()?;
         }
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
         let (replayed, zero_ms, first) = self.recover(interval_ms)?;
@@ -256,6 +311,7 @@ impl StreamingContext {
             io: self.rt.handle().clone(),
             in_flight: Mutex::default(),
             skipped: Mutex::default(),
+            cluster: self.cluster.take().map(crate::cluster::Driver::new),
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())

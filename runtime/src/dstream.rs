@@ -6,6 +6,7 @@
 //! output partition, both in parallel. Output operations register a job in the graph.
 
 use crate::block::{BlockRecords, StreamId};
+use crate::cluster::Link;
 use crate::executor::{Attempt, Executor, Task, TaskFailure};
 use crate::listener::{ListenerBus, StreamingEvent};
 use crate::render::SparkString;
@@ -20,13 +21,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Where a batch's input blocks are found: the tracker on the driver; what the driver
+/// sent, on the other workers of a cluster.
+pub trait BatchInputs: Sync {
+    fn blocks_of_batch(&self, t: BatchTime) -> AllocatedBlocks;
+}
+
+impl BatchInputs for ReceivedBlockTracker {
+    fn blocks_of_batch(&self, t: BatchTime) -> AllocatedBlocks {
+        ReceivedBlockTracker::blocks_of_batch(self, t)
+    }
+}
+
 /// What computing one batch needs.
 pub struct BatchCx<'a> {
     pub time: BatchTime,
     /// The blocks allocated to `time`.
     pub blocks: AllocatedBlocks,
     /// Where the blocks of other (remembered) batches come from, for windows.
-    pub tracker: &'a ReceivedBlockTracker,
+    pub tracker: &'a dyn BatchInputs,
     pub exec: &'a Executor,
     /// Where task retries and speculation are reported.
     pub bus: &'a ListenerBus,
@@ -35,6 +48,8 @@ pub struct BatchCx<'a> {
     pub zero: BatchTime,
     /// How far back past batches are kept, in milliseconds (the longest window).
     pub remember_ms: u64,
+    /// In a cluster: this worker's link to the others ([`crate::cluster`]).
+    pub cluster: Option<&'a Link>,
 }
 
 impl<'a> BatchCx<'a> {
@@ -49,11 +64,89 @@ impl<'a> BatchCx<'a> {
             settings: self.settings,
             zero: self.zero,
             remember_ms: self.remember_ms,
+            cluster: self.cluster,
         }
     }
 }
 
 impl BatchCx<'_> {
+    /// Whether partition `i` of a batch is computed here: always, unless in a cluster.
+    pub fn owns(&self, i: usize) -> bool {
+        self.cluster.is_none_or(|c| c.owns(i))
+    }
+
+    /// Whether this is where the driver's side of an operation runs (worker 0).
+    pub fn is_driver(&self) -> bool {
+        self.cluster.is_none_or(Link::is_driver)
+    }
+
+    /// Present partitions as `Some`, the others' as `None`, by index.
+    fn owned<T>(&self, parts: impl IntoIterator<Item = Partition<T>>) -> Vec<Option<Partition<T>>> {
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| self.owns(i).then_some(p))
+            .collect()
+    }
+
+    /// Items each worker holds, by partition index, brought together at the driver in
+    /// index order; `None` elsewhere.
+    fn collect_at_driver<R: Serialize + DeserializeOwned>(
+        &self,
+        mut items: Vec<(usize, R)>,
+    ) -> Option<Vec<R>> {
+        if let Some(c) = self.cluster {
+            let out = items.into_iter().map(|x| (0, x)).collect();
+            items = c.exchange(out).into_iter().map(|(_, x)| x).collect();
+            if !c.is_driver() {
+                return None;
+            }
+        }
+        items.sort_by_key(|(i, _)| *i);
+        Some(items.into_iter().map(|(_, x)| x).collect())
+    }
+
+    /// Items addressed to partitions (`(partition, item)`), each sent to the worker that
+    /// owns its partition; returns what this worker got.
+    fn send_to_owners<R: Serialize + DeserializeOwned>(
+        &self,
+        items: Vec<(usize, R)>,
+    ) -> Vec<(usize, R)> {
+        let Some(c) = self.cluster else { return items };
+        let (mine, theirs): (Vec<_>, Vec<_>) = items.into_iter().partition(|(i, _)| c.owns(*i));
+        let out = theirs
+            .into_iter()
+            .map(|(i, x)| (i % c.peers(), (i, x)))
+            .collect();
+        let mut got = mine;
+        got.extend(c.exchange(out).into_iter().map(|(_, x)| x));
+        got
+    }
+
+    /// The batch as the driver sees it: in local mode `rdd` itself; in a cluster every
+    /// worker's partitions computed and sent to the driver (at most `limit` records each),
+    /// which gets them all in index order, and `None` elsewhere.
+    fn at_driver<T: Data>(&self, rdd: Rdd<T>, limit: Option<usize>) -> Option<Rdd<T>> {
+        if self.cluster.is_none() {
+            return Some(rdd);
+        }
+        let len = rdd.parts.len();
+        let (index, tasks): (Vec<usize>, Vec<_>) = present(rdd)
+            .map(|(i, p)| {
+                let take = limit.unwrap_or(usize::MAX);
+                (i, task(p, move |it| it.take(take).collect::<Vec<T>>()))
+            })
+            .unzip();
+        let items = index.into_iter().zip(self.run_tasks(tasks)).collect();
+        let mut parts = self.collect_at_driver(items)?;
+        parts.resize_with(len, Vec::new);
+        Some(Rdd {
+            parts: parts
+                .into_iter()
+                .map(|p| Some(shared_partition(Arc::new(p))))
+                .collect(),
+        })
+    }
     /// Runs re-runnable tasks, speculatively when the settings say so. A task failing all
     /// its attempts fails the job: this unwinds with the [`TaskFailure`], which the job
     /// scheduler reports.
@@ -90,17 +183,33 @@ fn task<T: 'static, R: 'static>(
 pub type Partition<T> = Arc<dyn Fn() -> Records<T> + Send + Sync>;
 
 /// A partition yielding clones of shared records.
-fn shared_partition<T: Clone + Send + Sync + 'static>(records: Arc<Vec<T>>) -> Partition<T> {
+fn shared_partition<T: Data>(records: Arc<Vec<T>>) -> Partition<T> {
     Arc::new(move || {
         let records = records.clone();
         Box::new((0..records.len()).map(move |i| records[i].clone())) as Records<T>
     })
 }
 
-/// A batch's data for one stream, as lazily computed partitions (Spark's RDD).
+/// A batch's data for one stream, as lazily computed partitions (Spark's RDD). In a
+/// cluster, a partition another worker computes is `None` here; indices are the same on
+/// every worker.
 pub struct Rdd<T> {
-    pub parts: Vec<Partition<T>>,
+    pub parts: Vec<Option<Partition<T>>>,
 }
+
+/// The partitions of `rdd` computed here, with their indices.
+fn present<T>(rdd: Rdd<T>) -> impl Iterator<Item = (usize, Partition<T>)> {
+    rdd.parts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (i, p)))
+}
+
+/// Records that may cross workers of a cluster and be kept in checkpoints: what a
+/// stream's elements must be.
+pub trait Data: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
+
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> Data for T {}
 
 /// A graph node: computes its batch from its parents'.
 pub trait Node<T>: Send + Sync {
@@ -117,6 +226,14 @@ pub(crate) struct OutputOp {
     /// Runs only at times a multiple of this after the zero time (a windowed stream's
     /// slide); every batch when `None`.
     pub slide_ms: Option<u64>,
+}
+
+impl OutputOp {
+    /// Whether the operation runs at batch `t`.
+    pub fn due(&self, t: BatchTime, zero: BatchTime) -> bool {
+        self.slide_ms
+            .is_none_or(|slide| (t.0 - zero.0).is_multiple_of(slide))
+    }
 }
 
 /// The operator graph a context owns; streams register their output operations here.
@@ -185,22 +302,21 @@ pub(crate) struct ReceiverInput {
 
 impl Node<String> for ReceiverInput {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
-        block_partitions(cx.blocks.of(self.stream))
+        block_partitions(cx, cx.blocks.of(self.stream))
     }
 }
 
 /// A partition per block, each yielding the block's records.
-fn block_partitions(blocks: &[Arc<crate::block::Block>]) -> Rdd<String> {
-    let parts = blocks
-        .iter()
-        .map(|b| {
-            let b = b.clone();
-            Arc::new(move || {
-                Box::new(BlockRecords::new(b.clone())) as Box<dyn Iterator<Item = String> + Send>
-            }) as Partition<String>
-        })
-        .collect();
-    Rdd { parts }
+fn block_partitions(cx: &BatchCx<'_>, blocks: &[Arc<crate::block::Block>]) -> Rdd<String> {
+    let parts = blocks.iter().map(|b| {
+        let b = b.clone();
+        Arc::new(move || {
+            Box::new(BlockRecords::new(b.clone())) as Box<dyn Iterator<Item = String> + Send>
+        }) as Partition<String>
+    });
+    Rdd {
+        parts: cx.owned(parts),
+    }
 }
 
 /// The records a batch fetched from one direct source: one partition per source partition.
@@ -210,7 +326,7 @@ pub(crate) struct DirectInput {
 
 impl Node<String> for DirectInput {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<String> {
-        block_partitions(cx.blocks.fetched_of(self.source))
+        block_partitions(cx, cx.blocks.fetched_of(self.source))
     }
 }
 
@@ -237,7 +353,7 @@ impl<T> QueueInput<T> {
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
+impl<T: Data> Node<T> for QueueInput<T> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let batch = match s.taken.get(&cx.time) {
@@ -252,7 +368,7 @@ impl<T: Clone + Send + Sync + 'static> Node<T> for QueueInput<T> {
             }
         };
         Rdd {
-            parts: vec![shared_partition(batch)],
+            parts: cx.owned([shared_partition(batch)]),
         }
     }
 }
@@ -280,14 +396,14 @@ impl<T: 'static> Node<T> for Window<T> {
     }
 }
 
-/// Every record of a batch, partitions computed in parallel, in partition order.
-fn gather<T: Send + 'static>(cx: &BatchCx<'_>, rdd: Rdd<T>) -> Vec<T> {
-    let tasks = rdd
-        .parts
-        .into_iter()
-        .map(|p| task(p, |it| it.collect::<Vec<T>>()))
+/// Every record of a batch at the driver, partitions computed in parallel, in partition
+/// order; `None` on the other workers of a cluster.
+fn gather<T: Data>(cx: &BatchCx<'_>, rdd: Rdd<T>) -> Option<Vec<T>> {
+    let rdd = cx.at_driver(rdd, None)?;
+    let tasks = present(rdd)
+        .map(|(_, p)| task(p, |it| it.collect::<Vec<T>>()))
         .collect();
-    cx.run_tasks(tasks).into_iter().flatten().collect()
+    Some(cx.run_tasks(tasks).into_iter().flatten().collect())
 }
 
 /// A batch's records spread over `n` partitions.
@@ -296,17 +412,23 @@ struct Repartition<T> {
     n: usize,
 }
 
-impl<T: Clone + Send + Sync + 'static> Node<T> for Repartition<T> {
+impl<T: Data> Node<T> for Repartition<T> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
-        let mut all = gather(cx, self.parent.compute(cx)).into_iter();
-        let total = all.len();
-        let parts = (0..self.n)
-            .map(|i| {
+        let mut shares = Vec::new();
+        if let Some(all) = gather(cx, self.parent.compute(cx)) {
+            let total = all.len();
+            let mut all = all.into_iter();
+            for i in 0..self.n {
                 // Partition i takes its even share; the first `total % n` take one more.
                 let len = total / self.n + usize::from(i < total % self.n);
-                shared_partition(Arc::new(all.by_ref().take(len).collect()))
-            })
-            .collect();
+                shares.push((i, all.by_ref().take(len).collect::<Vec<T>>()));
+            }
+        }
+        // In a cluster the driver split the batch: each share goes to its partition's owner.
+        let mut parts: Vec<Option<Partition<T>>> = (0..self.n).map(|_| None).collect();
+        for (i, share) in cx.send_to_owners(shares) {
+            parts[i] = Some(shared_partition(Arc::new(share)));
+        }
         Rdd { parts }
     }
 }
@@ -317,11 +439,11 @@ struct Gathered<T, U> {
     f: Arc<dyn Fn(Vec<T>) -> Vec<U> + Send + Sync>,
 }
 
-impl<T: Send + 'static, U: Clone + Send + Sync + 'static> Node<U> for Gathered<T, U> {
+impl<T: Data, U: Data> Node<U> for Gathered<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
-        let out = (self.f)(gather(cx, self.parent.compute(cx)));
+        let out = gather(cx, self.parent.compute(cx)).map(|all| (self.f)(all));
         Rdd {
-            parts: vec![shared_partition(Arc::new(out))],
+            parts: vec![out.map(|out| shared_partition(Arc::new(out)))],
         }
     }
 }
@@ -356,26 +478,23 @@ struct Fold<T, U> {
     empty: Option<fn() -> U>,
 }
 
-impl<T: 'static, U: Clone + Send + Sync + 'static> Node<U> for Fold<T, U> {
+impl<T: 'static, U: Data> Node<U> for Fold<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
-        let tasks = self
-            .parent
-            .compute(cx)
-            .parts
-            .into_iter()
-            .map(|p| {
+        let (index, tasks): (Vec<usize>, Vec<_>) = present(self.parent.compute(cx))
+            .map(|(i, p)| {
                 let f = self.per_partition.clone();
-                task(p, move |it| f(it))
+                (i, task(p, move |it| f(it)))
             })
-            .collect();
-        let folded = cx
-            .run_tasks(tasks)
-            .into_iter()
-            .flatten()
-            .reduce(|a, b| (self.combine)(a, b))
-            .or_else(|| self.empty.map(|e| e()));
+            .unzip();
+        let per_partition = index.into_iter().zip(cx.run_tasks(tasks)).collect();
+        let folded = cx.collect_at_driver(per_partition).map(|all| {
+            all.into_iter()
+                .flatten()
+                .reduce(|a, b| (self.combine)(a, b))
+                .or_else(|| self.empty.map(|e| e()))
+        });
         Rdd {
-            parts: vec![shared_partition(Arc::new(folded.into_iter().collect()))],
+            parts: vec![folded.map(|f| shared_partition(Arc::new(f.into_iter().collect())))],
         }
     }
 }
@@ -397,14 +516,14 @@ impl<T: 'static, U: 'static> Node<U> for Narrow<T, U> {
             .into_iter()
             .map(|p| {
                 let apply = self.apply.clone();
-                Arc::new(move || apply(p())) as Partition<U>
+                p.map(|p| Arc::new(move || apply(p())) as Partition<U>)
             })
             .collect();
         Rdd { parts }
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> DStream<T> {
+impl<T: Data> DStream<T> {
     pub(crate) fn new(node: Arc<dyn Node<T>>, graph: Arc<Graph>) -> Self {
         DStream {
             node,
@@ -470,7 +589,7 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
     /// Spark's `map`.
     pub fn map<U, F>(&self, f: F) -> DStream<U>
     where
-        U: Clone + Send + Sync + 'static,
+        U: Data,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
         let f = Arc::new(f);
@@ -483,7 +602,7 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
     /// Spark's `flatMap`.
     pub fn flat_map<U, I, F>(&self, f: F) -> DStream<U>
     where
-        U: Clone + Send + Sync + 'static,
+        U: Data,
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(T) -> I + Send + Sync + 'static,
@@ -548,7 +667,7 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
     /// Spark's `mapPartitions`: `f` over all records of a partition at once.
     pub fn map_partitions<U, I, F>(&self, f: F) -> DStream<U>
     where
-        U: Clone + Send + Sync + 'static,
+        U: Data,
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(Vec<T>) -> I + Send + Sync + 'static,
@@ -570,7 +689,7 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
     /// and returns the new batch (one partition).
     pub fn transform<U, I, F>(&self, f: F) -> DStream<U>
     where
-        U: Clone + Send + Sync + 'static,
+        U: Data,
         I: IntoIterator<Item = U>,
         F: Fn(Vec<T>) -> I + Send + Sync + 'static,
     {
@@ -588,7 +707,9 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
         F: Fn(Vec<T>, BatchTime) + Send + Sync + 'static,
     {
         self.register("foreachRDD".into(), move |cx, rdd| {
-            f(gather(cx, rdd), cx.time);
+            if let Some(all) = gather(cx, rdd) {
+                f(all, cx.time);
+            }
             Ok(())
         });
     }
@@ -626,12 +747,15 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
         T: SparkString,
     {
         self.register(format!("print({num})"), move |cx, rdd| {
+            let Some(rdd) = cx.at_driver(rdd, Some(num + 1)) else {
+                return Ok(());
+            };
             let mut text = format!(
                 "-------------------------------------------\nTime: {}\n-------------------------------------------\n",
                 cx.time
             );
             let mut taken = 0;
-            'parts: for p in rdd.parts {
+            'parts: for (_, p) in present(rdd) {
                 for x in p() {
                     if taken == num {
                         text.push_str("...\n");
@@ -659,6 +783,9 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
     {
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
         self.register(format!("saveAsTextFiles({prefix})"), move |cx, rdd| {
+            let Some(rdd) = cx.at_driver(rdd, None) else {
+                return Ok(());
+            };
             let dir = batch_dir(&prefix, &suffix, cx.time);
             save_partitions(cx, &dir, rdd)
         });
@@ -674,10 +801,7 @@ impl<T: Clone + Send + Sync + 'static> DStream<T> {
             format!("foreachPartition({})", sink.name()),
             move |cx, rdd| {
                 let time = cx.time;
-                let tasks = rdd
-                    .parts
-                    .into_iter()
-                    .enumerate()
+                let tasks = present(rdd)
                     .map(|(i, p)| {
                         let sink = sink.clone();
                         Arc::new(move |_: &Attempt| sink.write_partition(time, i, &mut p()))
@@ -754,10 +878,7 @@ fn save_partitions<T: SparkString + Send + 'static>(
         }
         std::fs::create_dir_all(d).map_err(io)?;
     }
-    let tasks = rdd
-        .parts
-        .into_iter()
-        .enumerate()
+    let tasks = present(rdd)
         .map(|(i, p)| {
             let (tmp, attempts) = (tmp.clone(), attempts.clone());
             Arc::new(move |a: &Attempt| {
@@ -818,21 +939,17 @@ struct CombineByKey<K, V, C, FC, FV, FM> {
 
 impl<K, V, C, FC, FV, FM> Node<(K, C)> for CombineByKey<K, V, C, FC, FV, FM>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    C: Default + Clone + Send + Sync + 'static,
+    C: Default + Data,
     FC: Fn(V) -> C + Send + Sync + 'static,
     FV: Fn(C, V) -> C + Send + Sync + 'static,
     FM: Fn(C, C) -> C + Send + Sync + 'static,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, C)> {
         let n = cx.settings.shuffle_partitions.max(1);
-        let map_side = self
-            .parent
-            .compute(cx)
-            .parts
-            .into_iter()
-            .map(|p| {
+        let map_side = present(self.parent.compute(cx))
+            .map(|(_, p)| {
                 let (create, merge_value) = (self.create.clone(), self.merge_value.clone());
                 task(p, move |records| {
                     let hasher = shuffle_hasher();
@@ -863,16 +980,43 @@ where
                 }
             }
         }
+        if cx.cluster.is_some() {
+            // A partition another worker owns: its combiners merged here, then sent there.
+            let merge = &*self.merge_combiners;
+            let out: Vec<(usize, Vec<(K, C)>)> = by_partition
+                .iter_mut()
+                .enumerate()
+                .filter(|(r, maps)| !cx.owns(*r) && !maps.is_empty())
+                .map(|(r, maps)| {
+                    let mut merged = maps.pop().expect("not empty");
+                    for m in maps.drain(..) {
+                        for (k, c) in m {
+                            combine(&mut merged, k, c, merge);
+                        }
+                    }
+                    (r, merged.into_iter().collect())
+                })
+                .collect();
+            for (r, pairs) in cx.send_to_owners(out) {
+                let mut m = HashMap::with_capacity_and_hasher(pairs.len(), shuffle_hasher());
+                m.extend(pairs);
+                by_partition[r].push(m);
+            }
+        }
         // The map side's output stays as it is, shared: each run of a reduce partition
         // (a retry, a speculative copy) merges its combiners again, like a reduce task
         // reading shuffle files.
         let parts = by_partition
             .into_iter()
-            .map(|mut maps| {
+            .enumerate()
+            .map(|(r, mut maps)| {
+                if !cx.owns(r) {
+                    return None;
+                }
                 maps.sort_by_key(|m| std::cmp::Reverse(m.len()));
                 let maps = Arc::new(maps);
                 let merge = self.merge_combiners.clone();
-                Arc::new(move || match &maps[..] {
+                Some(Arc::new(move || match &maps[..] {
                     [] => Box::new(std::iter::empty()) as Records<(K, C)>,
                     [_] => {
                         let keys: Vec<(K, C)> = maps[0]
@@ -890,7 +1034,7 @@ where
                         }
                         Box::new(merged.into_iter())
                     }
-                }) as Partition<(K, C)>
+                }) as Partition<(K, C)>)
             })
             .collect();
         Rdd { parts }
@@ -918,8 +1062,8 @@ struct InvWindow<K, V> {
 
 impl<K, V> InvWindow<K, V>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
+    V: Data,
 {
     /// The per-batch reductions of the batches in `(from, to]` after the zero time, by partition.
     fn batches(&self, cx: &BatchCx<'_>, from: u64, to: u64, n: usize) -> Vec<Vec<(K, V)>> {
@@ -927,12 +1071,11 @@ where
         let mut s = from + self.step_ms;
         while s <= to {
             if s > cx.zero.0 {
-                let parts = self.per_batch.compute(&cx.at(BatchTime(s))).parts;
-                let tasks = parts
-                    .into_iter()
-                    .map(|p| task(p, |records| records.collect::<Vec<_>>()))
-                    .collect();
-                for (i, recs) in cx.run_tasks(tasks).into_iter().enumerate() {
+                let (index, tasks): (Vec<usize>, Vec<_>) =
+                    present(self.per_batch.compute(&cx.at(BatchTime(s))))
+                        .map(|(i, p)| (i, task(p, |records| records.collect::<Vec<_>>())))
+                        .unzip();
+                for (i, recs) in index.into_iter().zip(cx.run_tasks(tasks)) {
                     by_part[i % n].extend(recs);
                 }
             }
@@ -944,8 +1087,8 @@ where
 
 impl<K, V> Node<(K, V)> for InvWindow<K, V>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
+    V: Data,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, V)> {
         let n = cx.settings.shuffle_partitions.max(1);
@@ -1008,19 +1151,19 @@ where
                 maps
             }
         };
-        let parts = (0..maps.len())
-            .map(|i| {
-                let maps = maps.clone();
-                Arc::new(move || {
-                    let items: Vec<(K, V)> = maps[i]
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    Box::new(items.into_iter()) as Records<(K, V)>
-                }) as Partition<(K, V)>
-            })
-            .collect();
-        Rdd { parts }
+        let parts = (0..maps.len()).map(|i| {
+            let maps = maps.clone();
+            Arc::new(move || {
+                let items: Vec<(K, V)> = maps[i]
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Box::new(items.into_iter()) as Records<(K, V)>
+            }) as Partition<(K, V)>
+        });
+        Rdd {
+            parts: cx.owned(parts),
+        }
     }
 }
 
@@ -1050,9 +1193,9 @@ struct StateByKey<K, V, S> {
 
 impl<K, V, S> Node<(K, S)> for StateByKey<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    S: Clone + Send + Sync + 'static,
+    S: Data,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<(K, S)> {
         let mut store = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -1083,19 +1226,16 @@ where
             store.maps = cx.exec.run_once(tasks);
             store.last = Some(cx.time);
         }
-        let parts = store
-            .maps
-            .iter()
-            .map(|map| {
-                let map = map.clone();
-                Arc::new(move || {
-                    let pairs: Vec<(K, S)> =
-                        map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
-                    Box::new(pairs.into_iter()) as Records<(K, S)>
-                }) as Partition<(K, S)>
-            })
-            .collect();
-        Rdd { parts }
+        let parts = store.maps.iter().map(|map| {
+            let map = map.clone();
+            Arc::new(move || {
+                let pairs: Vec<(K, S)> = map.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+                Box::new(pairs.into_iter()) as Records<(K, S)>
+            }) as Partition<(K, S)>
+        });
+        Rdd {
+            parts: cx.owned(parts),
+        }
     }
 }
 
@@ -1126,9 +1266,9 @@ fn spread<K: Hash + Eq, T>(
 
 impl<K, V, S> Stateful for StateByKey<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    S: Data,
 {
     fn state_type(&self) -> String {
         pair_type::<K, S>()
@@ -1225,9 +1365,9 @@ struct MapWithStateNode<K, V, S, U> {
 
 impl<K, V, S, U> MapWithStateNode<K, V, S, U>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    S: Clone + Send + Sync + 'static,
+    S: Data,
     U: Send + Sync + 'static,
 {
     fn output(&self, cx: &BatchCx<'_>) -> Arc<MapWithStateOutput<K, S, U>> {
@@ -1312,9 +1452,9 @@ where
 
 impl<K, V, S, U> Stateful for MapWithStateNode<K, V, S, U>
 where
-    K: Hash + Eq + Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    S: Data,
     U: Send + Sync + 'static,
 {
     fn state_type(&self) -> String {
@@ -1376,37 +1516,34 @@ type Pick<K, S, U, T> = fn(&MapWithStateOutput<K, S, U>) -> &Vec<Vec<T>>;
 
 impl<K, V, S, U, T> Node<T> for Projection<K, V, S, U, T>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
     V: Send + 'static,
-    S: Clone + Send + Sync + 'static,
+    S: Data,
     U: Send + Sync + 'static,
     T: Clone + Send + 'static,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<T> {
         let out = self.node.output(cx);
         let pick = self.pick;
-        let parts = (0..pick(&out).len())
-            .map(|i| {
+        let parts = (0..pick(&out).len()).map(|i| {
+            let out = out.clone();
+            Arc::new(move || {
                 let out = out.clone();
-                Arc::new(move || {
-                    let out = out.clone();
-                    let n = pick(&out)[i].len();
-                    Box::new((0..n).map(move |j| pick(&out)[i][j].clone())) as Records<T>
-                }) as Partition<T>
-            })
-            .collect();
-        Rdd { parts }
+                let n = pick(&out)[i].len();
+                Box::new((0..n).map(move |j| pick(&out)[i][j].clone())) as Records<T>
+            }) as Partition<T>
+        });
+        Rdd {
+            parts: cx.owned(parts),
+        }
     }
 }
 
 /// The parent's partitions, then `None` forever: paired with a stateful node's partitions,
 /// partition i of the (same-hash) parent updates state partition i, and state partitions
-/// beyond the parent's get no records.
-fn aligned<T>(updates: Vec<Partition<T>>) -> impl Iterator<Item = Option<Partition<T>>> {
-    updates
-        .into_iter()
-        .map(Some)
-        .chain(std::iter::repeat_with(|| None))
+/// beyond the parent's (or, in a cluster, another worker's) get no records.
+fn aligned<T>(updates: Vec<Option<Partition<T>>>) -> impl Iterator<Item = Option<Partition<T>>> {
+    updates.into_iter().chain(std::iter::repeat_with(|| None))
 }
 
 /// The values as options, or one `None` when there are none: an outer join's missing side.
@@ -1437,6 +1574,9 @@ struct CoGroup<K, V, W> {
 
 type Buckets<K, T> = Vec<Vec<(K, T)>>;
 
+/// Both sides' records of one cogroup partition.
+type CoGroupInput<K, V, W> = (Vec<(K, V)>, Vec<(K, W)>);
+
 /// A key with a value from either stream or both: what `fullOuterJoin` produces.
 pub type FullOuterJoined<K, V, W> = (K, (Option<V>, Option<W>));
 
@@ -1449,10 +1589,8 @@ fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
     rdd: Rdd<(K, T)>,
     n: usize,
 ) -> Vec<Buckets<K, T>> {
-    let tasks = rdd
-        .parts
-        .into_iter()
-        .map(|p| {
+    let tasks = present(rdd)
+        .map(|(_, p)| {
             task(p, move |records| {
                 let hasher = shuffle_hasher();
                 let mut out: Buckets<K, T> = (0..n).map(|_| Vec::new()).collect();
@@ -1468,9 +1606,9 @@ fn bucket<K: Hash + Send + 'static, T: Send + 'static>(
 
 impl<K, V, W> Node<CoGrouped<K, V, W>> for CoGroup<K, V, W>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    W: Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
+    V: Data,
+    W: Data,
 {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<CoGrouped<K, V, W>> {
         let n = cx.settings.shuffle_partitions.max(1);
@@ -1486,26 +1624,42 @@ where
                 right[i].push(b);
             }
         }
+        if cx.cluster.is_some() {
+            // A partition another worker owns: both sides' records sent there.
+            let out: Vec<(usize, CoGroupInput<K, V, W>)> = (0..n)
+                .filter(|r| !cx.owns(*r))
+                .map(|r| {
+                    let l = std::mem::take(&mut left[r]).into_iter().flatten().collect();
+                    let w = std::mem::take(&mut right[r])
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    (r, (l, w))
+                })
+                .collect();
+            for (r, (l, w)) in cx.send_to_owners(out) {
+                left[r].push(l);
+                right[r].push(w);
+            }
+        }
         // Each run of a partition groups the shared buckets again (see `CombineByKey`).
-        let parts = left
-            .into_iter()
-            .zip(right)
-            .map(|sides| {
-                let sides = Arc::new(sides);
-                Arc::new(move || {
-                    let mut groups: HashMap<K, (Vec<V>, Vec<W>), foldhash::fast::FixedState> =
-                        HashMap::with_hasher(shuffle_hasher());
-                    for (k, v) in sides.0.iter().flatten() {
-                        groups.entry(k.clone()).or_default().0.push(v.clone());
-                    }
-                    for (k, w) in sides.1.iter().flatten() {
-                        groups.entry(k.clone()).or_default().1.push(w.clone());
-                    }
-                    Box::new(groups.into_iter()) as Records<CoGrouped<K, V, W>>
-                }) as Partition<_>
-            })
-            .collect();
-        Rdd { parts }
+        let parts = left.into_iter().zip(right).map(|sides| {
+            let sides = Arc::new(sides);
+            Arc::new(move || {
+                let mut groups: HashMap<K, (Vec<V>, Vec<W>), foldhash::fast::FixedState> =
+                    HashMap::with_hasher(shuffle_hasher());
+                for (k, v) in sides.0.iter().flatten() {
+                    groups.entry(k.clone()).or_default().0.push(v.clone());
+                }
+                for (k, w) in sides.1.iter().flatten() {
+                    groups.entry(k.clone()).or_default().1.push(w.clone());
+                }
+                Box::new(groups.into_iter()) as Records<CoGrouped<K, V, W>>
+            }) as Partition<_>
+        });
+        Rdd {
+            parts: cx.owned(parts),
+        }
     }
 }
 
@@ -1528,13 +1682,13 @@ fn combine<K: Hash + Eq, V: Default>(
 
 impl<K, V> DStream<(K, V)>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Default + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Data,
+    V: Default + Data,
 {
     /// Spark's `mapValues`: `f` applied to each value, keys kept.
     pub fn map_values<W, F>(&self, f: F) -> DStream<(K, W)>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
         F: Fn(V) -> W + Send + Sync + 'static,
     {
         self.map(move |(k, v)| (k, f(v)))
@@ -1543,7 +1697,7 @@ where
     /// Spark's `flatMapValues`: each value of `f`'s result paired with the key.
     pub fn flat_map_values<W, I, F>(&self, f: F) -> DStream<(K, W)>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
         I: IntoIterator<Item = W> + 'static,
         I::IntoIter: Send + 'static,
         F: Fn(V) -> I + Send + Sync + 'static,
@@ -1567,7 +1721,7 @@ where
     pub fn update_state_by_key<S, F>(&self, f: F) -> DStream<(K, S)>
     where
         K: Serialize + DeserializeOwned,
-        S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+        S: Data,
         F: Fn(Vec<V>, Option<S>) -> Option<S> + Send + Sync + 'static,
     {
         let node = Arc::new(StateByKey {
@@ -1594,8 +1748,8 @@ where
     ) -> MapWithState<K, S, U>
     where
         K: Serialize + DeserializeOwned,
-        S: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-        U: Clone + Send + Sync + 'static,
+        S: Data,
+        U: Data,
         F: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
     {
         let node = Arc::new(MapWithStateNode {
@@ -1622,10 +1776,7 @@ where
 
     /// Spark's `cogroup`: per batch, each key of either stream with all its values from
     /// this one and from `other`, hash partitioned.
-    pub fn cogroup<W: Clone + Send + Sync + 'static>(
-        &self,
-        other: &DStream<(K, W)>,
-    ) -> DStream<CoGrouped<K, V, W>> {
+    pub fn cogroup<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<CoGrouped<K, V, W>> {
         self.derive(Arc::new(CoGroup {
             left: self.node.clone(),
             right: other.node.clone(),
@@ -1636,7 +1787,7 @@ where
     /// `other` under the same key.
     pub fn join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
     {
         self.cogroup(other)
             .flat_map(|(k, (vs, ws))| pairs(k, vs, ws))
@@ -1645,7 +1796,7 @@ where
     /// Spark's `leftOuterJoin`: as `join`, and keys only this stream has, with `None`.
     pub fn left_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, Option<W>))>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let ws = or_none(ws);
@@ -1656,7 +1807,7 @@ where
     /// Spark's `rightOuterJoin`: as `join`, and keys only `other` has, with `None`.
     pub fn right_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<(K, (Option<V>, W))>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let vs = or_none(vs);
@@ -1667,7 +1818,7 @@ where
     /// Spark's `fullOuterJoin`: as `join`, and keys only one stream has, with `None`.
     pub fn full_outer_join<W>(&self, other: &DStream<(K, W)>) -> DStream<FullOuterJoined<K, V, W>>
     where
-        W: Clone + Send + Sync + 'static,
+        W: Data,
     {
         self.cogroup(other).flat_map(|(k, (vs, ws))| {
             let vs = or_none(vs);
@@ -1740,7 +1891,7 @@ where
         merge_combiners: FM,
     ) -> DStream<(K, C)>
     where
-        C: Default + Clone + Send + Sync + 'static,
+        C: Default + Data,
         FC: Fn(V) -> C + Send + Sync + 'static,
         FV: Fn(C, V) -> C + Send + Sync + 'static,
         FM: Fn(C, C) -> C + Send + Sync + 'static,

@@ -129,6 +129,8 @@ pub(crate) struct JobScheduler {
     pub in_flight: Mutex<std::collections::BTreeSet<BatchTime>>,
     /// The batches skipped as failed: kept in the log for a restart.
     pub skipped: Mutex<std::collections::BTreeSet<BatchTime>>,
+    /// In a cluster: the driver's side of it.
+    pub cluster: Option<crate::cluster::Driver>,
 }
 
 /// The first wait before a failed step of a batch is tried again; it doubles per attempt.
@@ -157,6 +159,9 @@ impl JobScheduler {
             }
             work();
         });
+        if let Some(driver) = &self.cluster {
+            driver.stop();
+        }
     }
 
     /// Runs `step` until it succeeds, waiting [`RETRY_FIRST`], twice that, … up to
@@ -276,7 +281,7 @@ impl JobScheduler {
         let cx = BatchCx {
             time: t,
             blocks,
-            tracker: &self.blocks,
+            tracker: &*self.blocks,
             exec: &self.exec,
             bus: &self.bus,
             settings: &self.settings,
@@ -285,14 +290,15 @@ impl JobScheduler {
                 .graph
                 .remember_ms
                 .load(std::sync::atomic::Ordering::Relaxed),
+            cluster: self.cluster.as_ref().map(|d| d.link()),
         };
+        if let Some(driver) = &self.cluster {
+            driver.announce(&cx);
+        }
         let outputs = lock(&self.graph.outputs).clone();
         let mut failed = None;
         for (id, op) in outputs.iter().enumerate() {
-            if op
-                .slide_ms
-                .is_some_and(|slide| !(t.0 - cx.zero.0).is_multiple_of(slide))
-            {
+            if !op.due(t, cx.zero) {
                 continue;
             }
             let mut op_info = OutputOperationInfo {
@@ -311,8 +317,8 @@ impl JobScheduler {
             // again later until it succeeds; a panic (a bug, bad data), or one on the
             // driver's side of the operation, fails the batch.
             let mut panicked = None;
-            let ran = self.with_retries(t, &format!("output operation {}", op.name), || {
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
+            let mut run =
+                || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
                     Ok(r) => r,
                     Err(panic) => {
                         panicked = Some(match panic.downcast::<TaskFailure>() {
@@ -321,8 +327,15 @@ impl JobScheduler {
                         });
                         Ok(())
                     }
-                }
-            });
+                };
+            // In a cluster every worker runs the operation in step with the others: one
+            // that failed cannot run it again alone, so the batch fails (and the cluster
+            // restarts from the log).
+            let ran = if self.cluster.is_some() {
+                run()
+            } else {
+                self.with_retries(t, &format!("output operation {}", op.name), run)
+            };
             let is_panic = panicked.is_some();
             let outcome = panicked.map(Err).unwrap_or(ran);
             op_info.end = Some(self.clock.now_ms());
@@ -336,7 +349,7 @@ impl JobScheduler {
             }
         }
         if let Some((message, is_panic)) = failed {
-            if is_panic && self.skips_failed_batches() {
+            if is_panic && self.skips_failed_batches() && self.cluster.is_none() {
                 return self.skip(info, message);
             }
             return self.give_up(info, message);

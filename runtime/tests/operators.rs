@@ -40,8 +40,8 @@ fn run<T, U>(
     build: impl FnOnce(&mut StreamingContext, DStream<T>) -> DStream<U>,
 ) -> Vec<Vec<U>>
 where
-    T: Clone + Send + Sync + 'static,
-    U: Ord + Clone + Send + Sync + 'static,
+    T: sluice_runtime::dstream::Data,
+    U: Ord + sluice_runtime::dstream::Data,
 {
     let clock = Arc::new(ManualClock::new(10_000));
     let mut ssc = StreamingContext::with_clock(

@@ -53,7 +53,7 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Compile a .flow file into a native program (cached) and run it.
-    Run(cli::run::RunArgs),
+    Run(Box<cli::run::RunArgs>),
 }
 
 fn main() -> ExitCode {
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             }
             None => Ok(ExitCode::FAILURE),
         }),
-        Command::Run(args) => cli::run::run(args),
+        Command::Run(args) => cli::run::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -393,7 +393,8 @@ impl Driver {
             .map(|k| {
                 BatchTime(t.0.saturating_sub(k * cx.settings.batch_interval.as_millis() as u64))
             })
-            .take_while(|b| *b > from && *b > cx.zero)
+            // This batch, and those a window may still read (none without windows).
+            .take_while(|b| *b >= from && *b > cx.zero)
             .filter(|b| !sent.contains(b))
             .collect();
         times.sort();
@@ -477,6 +478,7 @@ impl Follower<'_> {
     /// with its process, the cluster): the driver cannot run the batch again alone.
     pub fn run(&self) -> crate::Result<()> {
         let received = Received::default();
+        let (mut batches, mut partitions) = (0u64, 0usize);
         loop {
             let order = self
                 .link
@@ -484,6 +486,11 @@ impl Follower<'_> {
                 .pop()
                 .map(|(_, o)| o);
             let Some(Order::Batch { time, zero, inputs }) = order else {
+                tracing::info!(
+                    "worker {}: the driver stopped; ran {batches} batch(es), {partitions} \
+                     input partition(s) of them here",
+                    self.link.index()
+                );
                 return Ok(());
             };
             let t = BatchTime(time);
@@ -508,9 +515,15 @@ impl Follower<'_> {
                 let keep = all.split_off(&BatchTime(time.saturating_sub(self.remember_ms)));
                 *all = keep;
             }
+            let blocks = received.blocks_of_batch(t);
+            batches += 1;
+            partitions += (blocks.streams.values().chain(blocks.fetched.values()))
+                .flat_map(|bs| bs.iter().enumerate())
+                .filter(|(i, _)| self.link.owns(*i))
+                .count();
             let cx = BatchCx {
                 time: t,
-                blocks: received.blocks_of_batch(t),
+                blocks,
                 tracker: &received,
                 exec: self.exec,
                 bus: self.bus,

@@ -10,16 +10,19 @@
 //! [`group_commit`]), checkpoints of operator state ([`checkpoint`]), and fail points for
 //! crash tests (feature `failpoints`); and what an operator sees of a run: the status page
 //! and Prometheus metrics ([`status`]), the log ([`logging`]), with credentials redacted
-//! ([`secrets`]).
+//! ([`secrets`]); and the same pipeline on a timely dataflow cluster ([`cluster`]), each
+//! worker computing the batch partitions it owns.
 //! Invariants: batches start in time order and run one at a time (unless `concurrentJobs`),
 //! a batch's output operations in definition order; every received block and every
 //! direct-source record lands in exactly one batch; with a checkpoint directory, a block,
 //! an offset range or a tracker decision is on disk before it takes effect, and a restart
 //! runs again exactly the batches its checkpoint does not cover; a partition is a pure
 //! function of its inputs, so a task can run again or twice at once ([`executor`]), and
-//! records are therefore `Clone + Send + Sync` values; bad input is counted and reported,
-//! never a panic. May depend on tokio, rayon, axum, tracing, database and broker clients —
-//! never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this crate alone.
+//! records are therefore `Clone + Send + Sync` values, and serde types, since they cross
+//! processes in a cluster ([`dstream::Data`]); bad input is counted and reported,
+//! never a panic. May depend on tokio, rayon, timely, axum, tracing, database and broker
+//! clients — never on `sluice-grammar` or `sluice-dsl`: generated pipelines link this
+//! crate alone.
 
 pub mod app;
 pub mod block;

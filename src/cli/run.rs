@@ -57,6 +57,8 @@ pub struct RunArgs {
     log_format: Option<String>,
     #[command(flatten)]
     build: BuildOptions,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Serve this file's lines on 127.0.0.1:FEED_PORT to the pipeline's socket source,
     /// once, then close — `nc -lk` built in, for trying a pipeline without a server.
     #[arg(long)]
@@ -69,6 +71,23 @@ pub struct RunArgs {
     /// passed on and stop it for good.
     #[arg(long)]
     supervise: bool,
+}
+
+/// A cluster, as timely dataflow's options give it (docs/cluster.md).
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Worker threads per process.
+    #[arg(short = 'w', long)]
+    workers: Option<usize>,
+    /// Processes in the cluster; every process runs this same command.
+    #[arg(short = 'n', long)]
+    processes: Option<usize>,
+    /// This process's index (0 is the driver).
+    #[arg(short = 'p', long)]
+    process: Option<usize>,
+    /// Every process's `host:port`, one per line, in process order.
+    #[arg(long, value_name = "FILE")]
+    hostfile: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode, String> {
@@ -103,6 +122,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     }
     if let Some(f) = &args.log_format {
         cmd.args(["--log-format", f]);
+    }
+    let c = &args.cluster;
+    for (flag, value) in [
+        ("--workers", c.workers),
+        ("--processes", c.processes),
+        ("--process", c.process),
+    ] {
+        if let Some(v) = value {
+            cmd.args([flag, &v.to_string()]);
+        }
+    }
+    if let Some(h) = &c.hostfile {
+        cmd.arg("--hostfile").arg(h);
     }
     let feeder = match &args.feed {
         Some(path) => Some(start_feed(path, args.feed_port)?),

@@ -102,12 +102,26 @@ fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::er
     };
     let followers: Vec<_> = links
         .map(|link| {
+            // The driver alone logs; the others keep their share of checkpoints.
             let settings = Settings {
-                checkpoint_dir: None,
                 write_ahead_log: false,
                 ..settings_of(&pipeline, &args)
             };
-            std::thread::spawn(move || pipeline.context(settings)?.follow_cluster(&link))
+            std::thread::spawn(move || {
+                let index = link.index();
+                let followed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pipeline
+                        .context(settings)
+                        .and_then(|ssc| ssc.follow_cluster(&link))
+                        .map_err(|e| e.to_string())
+                }))
+                .unwrap_or_else(|p| Err(crate::executor::panic_message(&*p)));
+                if let Err(e) = followed {
+                    // The driver would wait for this worker forever: the process ends.
+                    tracing::error!("{}: worker {index}: {e}", pipeline.name);
+                    std::process::exit(1);
+                }
+            })
         })
         .collect();
     let driven = match driver {
@@ -115,8 +129,7 @@ fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::er
         None => Ok(()),
     };
     for f in followers {
-        f.join()
-            .map_err(|p| crate::executor::panic_message(&*p))??;
+        let _ = f.join();
     }
     driven?;
     cluster.wait()?;

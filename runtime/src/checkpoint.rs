@@ -9,9 +9,12 @@
 //! one scheduler thread (SPARK-11267 wrote them out of order); the last [`KEEP`] are kept.
 //! Loading takes the newest file that is whole; a damaged one is reported and skipped.
 
+use crate::dstream::Stateful;
+use crate::time::BatchTime;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"SLUICECK";
 const VERSION: u8 = 1;
@@ -64,7 +67,6 @@ pub(crate) fn time_of(name: &str) -> Option<u64> {
     (digits.len() == 20).then(|| digits.parse().ok()).flatten()
 }
 
-/// Writes `cp` into `dir` atomically and deletes all but the newest [`KEEP`] checkpoints.
 /// Writes `bytes` as `path` so that a reader (or a crash) sees the old file or the whole
 /// new one: a temporary file beside it, fsync, rename, fsync of the directory.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -80,6 +82,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
+/// Writes `cp` into `dir` atomically and deletes all but the newest [`KEEP`] checkpoints.
 pub fn write(dir: &Path, cp: &Checkpoint) -> Result<PathBuf, CheckpointError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let body = postcard::to_allocvec(cp).expect("checkpoints always serialize");
@@ -133,6 +136,63 @@ fn decode(bytes: &[u8]) -> Result<Checkpoint, String> {
         return Err("fails its checksum".into());
     }
     postcard::from_bytes(body).map_err(|e| e.to_string())
+}
+
+/// The state of `ops` after batch `time`.
+pub(crate) fn take(time: u64, batch_ms: u64, ops: &[(String, Arc<dyn Stateful>)]) -> Checkpoint {
+    let operators = ops
+        .iter()
+        .map(|(id, node)| {
+            let (time, bytes) = node
+                .snapshot()
+                .map_or((0, Vec::new()), |(time, bytes)| (time.0, bytes));
+            OperatorState {
+                id: id.clone(),
+                state_type: node.state_type(),
+                time,
+                bytes,
+            }
+        })
+        .collect();
+    Checkpoint {
+        time,
+        batch_ms,
+        operators,
+    }
+}
+
+/// Gives each of `ops` its state from `cp`, spread over `partitions` partitions.
+pub(crate) fn restore(
+    cp: &Checkpoint,
+    ops: &[(String, Arc<dyn Stateful>)],
+    partitions: usize,
+) -> Result<(), String> {
+    for (id, node) in ops {
+        let saved = cp
+            .operators
+            .iter()
+            .find(|o| o.id == *id)
+            .ok_or_else(|| format!("no state for `{id}`"))?;
+        if saved.state_type != node.state_type() {
+            return Err(format!(
+                "`{id}` kept {}, the pipeline keeps {}",
+                saved.state_type,
+                node.state_type()
+            ));
+        }
+        if !saved.bytes.is_empty() {
+            node.restore(BatchTime(saved.time), &saved.bytes, partitions)
+                .map_err(|e| format!("`{id}`: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The checkpoint of batch `time` in `dir`.
+pub fn at(dir: &Path, time: u64) -> Result<Checkpoint, String> {
+    let path = dir.join(file_name(time));
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    decode(&bytes).map_err(|why| format!("{}: {why}", path.display()))
 }
 
 /// What [`latest`] found: the checkpoint and its path, and what it skipped.

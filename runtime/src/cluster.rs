@@ -19,8 +19,9 @@
 //! and a restart of every process resumes from the driver's log and checkpoint.
 
 use crate::block::{Block, StreamId};
+use crate::checkpoint;
 use crate::direct::DirectId;
-use crate::dstream::{BatchCx, BatchInputs, OutputOp};
+use crate::dstream::{BatchCx, BatchInputs, OutputOp, Stateful};
 use crate::executor::{panic_message, Executor, TaskFailure};
 use crate::listener::ListenerBus;
 use crate::settings::Settings;
@@ -336,6 +337,9 @@ enum Order {
         time: u64,
         zero: u64,
         inputs: Vec<(u64, Shipped)>,
+        /// On the first batch after a restart from a checkpoint: the batch whose state to
+        /// restore first.
+        resume: Option<u64>,
     },
     /// The pipeline stopped.
     Stop,
@@ -369,13 +373,16 @@ fn unship(blocks: Vec<Option<WireBlock>>, stream: StreamId) -> Vec<Arc<Block>> {
 pub(crate) struct Driver {
     link: Link,
     sent: std::sync::Mutex<std::collections::BTreeSet<BatchTime>>,
+    /// The checkpoint the driver resumed from, until the others are told.
+    resume: std::sync::Mutex<Option<u64>>,
 }
 
 impl Driver {
-    pub fn new(link: Link) -> Self {
+    pub fn new(link: Link, resume: Option<u64>) -> Self {
         Driver {
             link,
             sent: Default::default(),
+            resume: std::sync::Mutex::new(resume),
         }
     }
 
@@ -412,6 +419,7 @@ impl Driver {
             })
             .collect();
         let peers = self.link.peers();
+        let resume = crate::lock(&self.resume).take();
         let out = (1..peers)
             .map(|to| {
                 let inputs = batches
@@ -436,6 +444,7 @@ impl Driver {
                     time: t.0,
                     zero: cx.zero.0,
                     inputs,
+                    resume,
                 };
                 (to, order)
             })
@@ -443,6 +452,27 @@ impl Driver {
         self.link.exchange(out);
         sent.extend(times);
         *sent = sent.split_off(&from);
+    }
+
+    /// Waits until every other worker wrote its state's snapshot of batch `t`: only then
+    /// may the driver commit the checkpoint of `t` (its own snapshot, written last).
+    pub fn snapshots_written(&self, t: BatchTime) -> Result<(), String> {
+        let acks = self.link.exchange::<Result<u64, String>>(Vec::new());
+        if acks.len() + 1 != self.link.peers() {
+            return Err(format!(
+                "{} of {} workers acknowledged their snapshot of batch {t}",
+                acks.len(),
+                self.link.peers() - 1
+            ));
+        }
+        for (from, ack) in acks {
+            match ack {
+                Ok(time) if time == t.0 => {}
+                Ok(time) => return Err(format!("worker {from} snapshotted batch {time}, not {t}")),
+                Err(e) => return Err(format!("worker {from}: {e}")),
+            }
+        }
+        Ok(())
     }
 
     /// Tells every worker that the pipeline stopped.
@@ -466,6 +496,8 @@ impl BatchInputs for Received {
 pub(crate) struct Follower<'a> {
     pub link: &'a Link,
     pub outputs: Vec<Arc<OutputOp>>,
+    /// The operators keeping state, by id: this worker's partitions of it.
+    pub stateful: Vec<(String, Arc<dyn Stateful>)>,
     pub exec: &'a Executor,
     pub bus: &'a ListenerBus,
     pub settings: &'a Settings,
@@ -485,7 +517,13 @@ impl Follower<'_> {
                 .exchange::<Order>(Vec::new())
                 .pop()
                 .map(|(_, o)| o);
-            let Some(Order::Batch { time, zero, inputs }) = order else {
+            let Some(Order::Batch {
+                time,
+                zero,
+                inputs,
+                resume,
+            }) = order
+            else {
                 tracing::info!(
                     "worker {}: the driver stopped; ran {batches} batch(es), {partitions} \
                      input partition(s) of them here",
@@ -514,6 +552,9 @@ impl Follower<'_> {
                 }
                 let keep = all.split_off(&BatchTime(time.saturating_sub(self.remember_ms)));
                 *all = keep;
+            }
+            if let Some(at) = resume {
+                self.restore(at)?;
             }
             let blocks = received.blocks_of_batch(t);
             batches += 1;
@@ -545,7 +586,39 @@ impl Follower<'_> {
                     message: format!("on worker {}: {e}", self.link.index()),
                 })?;
             }
+            if let Some(dir) = self.snapshot_dir() {
+                // This worker's share of the checkpoint of `t`; the driver commits it once
+                // every worker's is written.
+                let cp = checkpoint::take(
+                    time,
+                    self.settings.batch_interval.as_millis() as u64,
+                    &self.stateful,
+                );
+                let written = checkpoint::write(&dir, &cp)
+                    .map(|_| time)
+                    .map_err(|e| e.to_string());
+                self.link.exchange(vec![(0, written)]);
+            }
         }
+    }
+
+    /// Where this worker keeps its share of the checkpoints: `worker-I` in the checkpoint
+    /// directory, when the pipeline keeps state.
+    fn snapshot_dir(&self) -> Option<std::path::PathBuf> {
+        let dir = self.settings.checkpoint_dir.as_ref()?;
+        (!self.stateful.is_empty()).then(|| dir.join(format!("worker-{}", self.link.index())))
+    }
+
+    /// Restores this worker's state as of the checkpoint of batch `at`.
+    fn restore(&self, at: u64) -> crate::Result<()> {
+        let Some(dir) = self.snapshot_dir() else {
+            return Ok(());
+        };
+        checkpoint::at(&dir, at)
+            .and_then(|cp| {
+                checkpoint::restore(&cp, &self.stateful, self.settings.shuffle_partitions)
+            })
+            .map_err(|e| crate::Error::Checkpoint(format!("worker {}: {e}", self.link.index())))
     }
 }
 

@@ -76,6 +76,8 @@ pub struct StreamingContext {
     status: Option<Arc<crate::status::StatusStore>>,
     /// In a cluster: worker 0's link, which makes this context the driver.
     cluster: Option<crate::cluster::Link>,
+    /// The batch whose checkpointed state a start restored.
+    resumed: Option<u64>,
 }
 
 impl StreamingContext {
@@ -111,6 +113,7 @@ impl StreamingContext {
             running: None,
             status: None,
             cluster: None,
+            resumed: None,
         })
     }
 
@@ -138,6 +141,35 @@ impl StreamingContext {
 
     /// The zero time and interval recorded in `dir`, if any, after checking the interval
     /// is this pipeline's.
+    /// State is kept per worker, each worker with its own keys: a checkpoint resumes only
+    /// on as many workers as wrote it (`dir/workers`; 1 when absent). Writes the count for
+    /// this run.
+    fn workers_fit(&self, dir: &std::path::Path) -> Result<()> {
+        if self.stateful().is_empty() {
+            return Ok(());
+        }
+        let peers = self.cluster.as_ref().map_or(1, |c| c.peers());
+        let path = dir.join("workers");
+        let io = |e: std::io::Error| Error::Checkpoint(format!("{}: {e}", path.display()));
+        let wrote = match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse::<usize>().map_err(|e| {
+                Error::Checkpoint(format!("{}: not a number of workers: {e}", path.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 1,
+            Err(e) => return Err(io(e)),
+        };
+        if wrote != peers && checkpoint::latest(dir)?.0.is_some() {
+            return Err(Error::Settings(format!(
+                "the checkpoint in {} holds state kept by {wrote} worker(s), each with its own \
+                 keys; this run has {peers}: run with {wrote} worker(s), or start from an empty \
+                 checkpoint directory",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        checkpoint::write_atomically(&path, format!("{peers}\n").as_bytes()).map_err(io)
+    }
+
     fn metadata_fits(&self, dir: &std::path::Path) -> Result<Option<Metadata>> {
         let interval_ms = self.settings.batch_interval.as_millis() as u64;
         match recovery::read_metadata(dir)? {
@@ -232,13 +264,6 @@ impl StreamingContext {
                     .into(),
             ));
         }
-        if self.settings.checkpoint_dir.is_some() && !self.stateful().is_empty() {
-            return Err(Error::Settings(
-                "checkpoints of operator state are not yet written on a cluster: run \
-                 updateStateByKey, mapWithState and incremental windows in local mode"
-                    .into(),
-            ));
-        }
         Ok(())
     }
 
@@ -255,6 +280,7 @@ impl StreamingContext {
         let follower = crate::cluster::Follower {
             link,
             outputs: lock(&self.graph.outputs).clone(),
+            stateful: self.stateful(),
             exec: &self.exec,
             bus: &self.bus,
             settings: &self.settings,
@@ -311,7 +337,10 @@ impl StreamingContext {
             io: self.rt.handle().clone(),
             in_flight: Mutex::default(),
             skipped: Mutex::default(),
-            cluster: self.cluster.take().map(crate::cluster::Driver::new),
+            cluster: self
+                .cluster
+                .take()
+                .map(|link| crate::cluster::Driver::new(link, self.resumed)),
         };
         let scheduler = std::thread::Builder::new()
             .name("sluice-jobs".into())
@@ -423,7 +452,11 @@ impl StreamingContext {
             self.blocks = Arc::new(ReceivedBlockTracker::with_logs(logs, &r, interval_ms));
             replayed = r;
         }
-        if let Some(restored) = self.restore_state(&dir)? {
+        self.workers_fit(&dir)?;
+        let restored = self.restore_state(&dir)?;
+        // In a cluster, the other workers restore their partitions' state as of this too.
+        self.resumed = restored;
+        if let Some(restored) = restored {
             // The state is as of `restored`: every later batch runs again on it, completed
             // or not (their outputs are idempotent in the sinks that need it).
             replayed.pending = replayed
@@ -502,21 +535,8 @@ impl StreamingContext {
         let Some((path, cp)) = self.fitting_checkpoint(dir)? else {
             return Ok(None);
         };
-        for (id, node) in self.stateful() {
-            let saved = cp
-                .operators
-                .iter()
-                .find(|o| o.id == id)
-                .expect("fitting_checkpoint checked every operator");
-            if !saved.bytes.is_empty() {
-                node.restore(
-                    BatchTime(saved.time),
-                    &saved.bytes,
-                    self.settings.shuffle_partitions,
-                )
-                .map_err(|e| Error::Checkpoint(format!("{}: `{id}`: {e}", path.display())))?;
-            }
-        }
+        checkpoint::restore(&cp, &self.stateful(), self.settings.shuffle_partitions)
+            .map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))?;
         Ok(Some(cp.time))
     }
 

@@ -1,7 +1,7 @@
 //! Spark's `JobGenerator` (the batch clock) and `JobScheduler` (runs job sets in order).
 
 use crate::block::Block;
-use crate::checkpoint::{self, Checkpoint, OperatorState};
+use crate::checkpoint;
 use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
 use crate::dstream::{BatchCx, Graph};
 use crate::executor::{panic_message, Executor, TaskFailure};
@@ -475,25 +475,11 @@ impl JobScheduler {
         if ops.is_empty() {
             return Ok(());
         }
-        let operators = ops
-            .iter()
-            .map(|(id, node)| {
-                let (time, bytes) = node
-                    .snapshot()
-                    .map_or((0, Vec::new()), |(time, bytes)| (time.0, bytes));
-                OperatorState {
-                    id: id.clone(),
-                    state_type: node.state_type(),
-                    time,
-                    bytes,
-                }
-            })
-            .collect();
-        let cp = Checkpoint {
-            time: t.0,
-            batch_ms: self.settings.batch_interval.as_millis() as u64,
-            operators,
-        };
+        if let Some(driver) = &self.cluster {
+            // The checkpoint of `t` is whole once every worker's share of it is durable.
+            driver.snapshots_written(t)?;
+        }
+        let cp = checkpoint::take(t.0, self.settings.batch_interval.as_millis() as u64, &ops);
         crate::failpoint::crash_point!("checkpoint.before");
         checkpoint::write(dir, &cp).map_err(|e| e.to_string())?;
         crate::failpoint::crash_point!("checkpoint.after");

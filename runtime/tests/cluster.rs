@@ -1,7 +1,9 @@
 //! The same pipeline on one worker and on a timely cluster of three gives the same
 //! results, batch by batch: on a manual clock, fed the same blocks, every output compared
 //! exactly — shuffles (reduceByKey, groupByKey, join), windows recomputed and incremental,
-//! count, repartition and transform, whose records cross workers.
+//! count, repartition and transform, whose records cross workers, and state
+//! (updateStateByKey, mapWithState with a timeout) across a restart from a checkpoint,
+//! each worker keeping and restoring its own keys.
 
 use sluice_runtime::cluster::{Cluster, ClusterOptions};
 use sluice_runtime::receiver::{Receiver, ReceiverContext};
@@ -117,27 +119,75 @@ fn build(ssc: &mut StreamingContext, feed: Feed, out: &Outputs) {
         "reduce",
         out,
     );
+    record(
+        &words.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
+            Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
+        }),
+        "updateStateByKey",
+        out,
+    );
+    let seen = words.map_with_state(
+        Some(Duration::from_secs(2)),
+        |k: &String, v: Option<i64>, s: &mut sluice_runtime::State<i64>| {
+            let n = s.get().copied().unwrap_or(0) + v.unwrap_or(0);
+            if !s.is_timing_out() {
+                s.update(n);
+            }
+            format!("{k}:{n}:{}", s.is_timing_out())
+        },
+    );
+    record(&seen.mapped, "mapWithState", out);
+    record(&seen.snapshots, "mapWithState.snapshots", out);
 }
 
-const BATCHES: [&[&[&str]]; 5] = [
+const BATCHES: [&[&[&str]]; 6] = [
     &[&["a b a", "c"], &["b b"], &["d a", "e f g"], &["a"]],
     &[&["x y"], &["a a a b"], &["c c"]],
     &[],
     &[&["y x"], &["b"], &["q r s t u v w"], &["a"], &["z"]],
     &[&["a b c d e f"]],
+    &[&["a"], &["p"]],
 ];
 
-fn settings() -> Settings {
+/// The restart comes after this many batches.
+const BEFORE_RESTART: usize = 3;
+
+fn settings(dir: &std::path::Path) -> Settings {
     Settings {
         batch_interval: Duration::from_secs(1),
         block_interval: Duration::from_millis(50),
         shuffle_partitions: 5,
+        checkpoint_dir: Some(dir.to_path_buf()),
         ..Settings::default()
     }
 }
 
-/// Runs [`BATCHES`] through the pipeline on `workers` workers of one process.
-fn run(workers: usize) -> BTreeMap<&'static str, BTreeMap<u64, Vec<String>>> {
+type Results = BTreeMap<&'static str, BTreeMap<u64, Vec<String>>>;
+
+/// Runs [`BATCHES`] through the pipeline on `workers` workers of one process, stopping
+/// and starting again from its checkpoint after [`BEFORE_RESTART`] of them.
+fn run(workers: usize) -> Results {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = run_part(workers, dir.path(), 10_000, &BATCHES[..BEFORE_RESTART]);
+    let later = run_part(
+        workers,
+        dir.path(),
+        10_000 + 1_000 * BEFORE_RESTART as u64,
+        &BATCHES[BEFORE_RESTART..],
+    );
+    for (name, batches) in later {
+        all.entry(name).or_default().extend(batches);
+    }
+    all
+}
+
+/// Runs `batches` from `start_ms` on, on a context that resumes from `dir`.
+fn run_part(
+    workers: usize,
+    dir: &std::path::Path,
+    start_ms: u64,
+    batches: &[&[&[&str]]],
+) -> Results {
     let mut cluster = (workers > 1)
         .then(|| Cluster::join(&ClusterOptions::new(workers, 1, 0, None).unwrap()).unwrap());
     let mut links = cluster
@@ -147,14 +197,14 @@ fn run(workers: usize) -> BTreeMap<&'static str, BTreeMap<u64, Vec<String>>> {
         .into_iter();
     let driver_link = links.next();
     let out = Outputs::default();
-    let clock = Arc::new(ManualClock::new(10_000));
+    let clock = Arc::new(ManualClock::new(start_ms));
     let feed = Feed::default();
-    let mut ssc = StreamingContext::with_clock(settings(), clock.clone()).unwrap();
+    let mut ssc = StreamingContext::with_clock(settings(dir), clock.clone()).unwrap();
     build(&mut ssc, feed.clone(), &out);
     std::thread::scope(|scope| {
         for link in links {
             scope.spawn(move || {
-                let mut follower = StreamingContext::new(settings()).unwrap();
+                let mut follower = StreamingContext::new(settings(dir)).unwrap();
                 build(&mut follower, Feed::default(), &Outputs::default());
                 follower.follow_cluster(&link).unwrap();
             });
@@ -164,8 +214,8 @@ fn run(workers: usize) -> BTreeMap<&'static str, BTreeMap<u64, Vec<String>>> {
         }
         ssc.start().unwrap();
         let mut blocks = 0;
-        for batch in BATCHES {
-            for block in batch {
+        for batch in batches {
+            for block in *batch {
                 feed.pending
                     .lock()
                     .unwrap()
@@ -197,7 +247,13 @@ fn run(workers: usize) -> BTreeMap<&'static str, BTreeMap<u64, Vec<String>>> {
 #[test]
 fn three_workers_give_exactly_what_one_gives_batch_by_batch() {
     let local = run(1);
-    assert_eq!(local.len(), 8, "every output ran: {:?}", local.keys());
+    assert_eq!(local.len(), 11, "every output ran: {:?}", local.keys());
+    // The state went on from the checkpoint: `a` counted over every batch.
+    assert!(
+        local["updateStateByKey"][&16_000].contains(&"(\"a\", 10)".to_string()),
+        "{:?}",
+        local["updateStateByKey"]
+    );
     // The reference itself is right where it is easy to tell.
     assert_eq!(
         local["reduceByKey"][&11_000],
@@ -215,4 +271,19 @@ fn three_workers_give_exactly_what_one_gives_batch_by_batch() {
     for (name, batches) in &local {
         assert_eq!(batches, &cluster[name], "{name}");
     }
+}
+
+/// Each worker keeps its own keys' state: a checkpoint written by three workers does not
+/// resume on one (which would lose two thirds of the keys), and says so before starting.
+#[test]
+fn a_checkpoint_of_three_workers_does_not_resume_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let three = run_part(3, dir.path(), 10_000, &BATCHES[..2]);
+    assert!(three["updateStateByKey"].contains_key(&12_000));
+    let mut ssc =
+        StreamingContext::with_clock(settings(dir.path()), Arc::new(ManualClock::new(12_000)))
+            .unwrap();
+    build(&mut ssc, Feed::default(), &Outputs::default());
+    let err = ssc.start().expect_err("refused").to_string();
+    assert!(err.contains("kept by 3 worker(s)"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! A compiled pipeline on a timely cluster of three processes, each on its own loopback
 //! address, as a user launches it (`--processes 3 --process I --hostfile F`): the same
-//! text gives exactly the counts it gives on one process.
+//! text gives exactly the counts it gives on one process; word count, a keyed window and
+//! updateStateByKey give the same outputs, batch by batch.
 
 mod common;
 
@@ -20,6 +21,54 @@ fn trickle(listener: TcpListener, text: String) -> std::thread::JoinHandle<()> {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     })
+}
+
+/// A host file naming three processes, at 127.0.0.1, .2 and .3.
+fn three_hosts(dir: &std::path::Path) -> std::path::PathBuf {
+    let hosts: Vec<String> = (1..=3)
+        .map(|i| {
+            let ip = format!("127.0.0.{i}");
+            format!("{ip}:{}", free_port(&ip))
+        })
+        .collect();
+    let hostfile = dir.join("hosts");
+    std::fs::write(&hostfile, hosts.join("\n")).unwrap();
+    hostfile
+}
+
+/// Runs `program` as a cluster of three processes in `cwd` with `args`; returns each
+/// process's standard error.
+fn run_three(
+    program: &std::path::Path,
+    cwd: &std::path::Path,
+    hostfile: &std::path::Path,
+    args: &[&str],
+) -> Vec<String> {
+    let processes: Vec<_> = (0..3)
+        .map(|i| {
+            Command::new(program)
+                .current_dir(cwd)
+                .args(args)
+                .args(["--no-ui", "--processes", "3", "--process"])
+                .arg(i.to_string())
+                .arg("--hostfile")
+                .arg(hostfile)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    processes
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let out = p.wait_with_output().unwrap();
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "process {i} failed:\n{log}");
+            log
+        })
+        .collect()
 }
 
 /// A free port on `ip`.
@@ -67,39 +116,12 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     // Three processes on 127.0.0.1, .2 and .3.
     let three = dir.path().join("three");
     std::fs::create_dir(&three).unwrap();
-    let hosts: Vec<String> = (1..=3)
-        .map(|i| {
-            let ip = format!("127.0.0.{i}");
-            format!("{ip}:{}", free_port(&ip))
-        })
-        .collect();
-    let hostfile = dir.path().join("hosts");
-    std::fs::write(&hostfile, hosts.join("\n")).unwrap();
+    let hostfile = three_hosts(dir.path());
     let feeder = trickle(
         TcpListener::bind(("127.0.0.1", port)).unwrap(),
         text.clone(),
     );
-    let processes: Vec<_> = (0..3)
-        .map(|i| {
-            Command::new(&program)
-                .current_dir(&three)
-                .args(["--for", "5s", "--no-ui", "--processes", "3", "--process"])
-                .arg(i.to_string())
-                .arg("--hostfile")
-                .arg(&hostfile)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut logs = Vec::new();
-    for (i, p) in processes.into_iter().enumerate() {
-        let out = p.wait_with_output().unwrap();
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "process {i} failed:\n{log}");
-        logs.push(log);
-    }
+    let logs = run_three(&program, &three, &hostfile, &["--for", "5s"]);
     feeder.join().unwrap();
     for (i, log) in logs.iter().enumerate() {
         eprintln!("--- process {i}:\n{log}");
@@ -120,5 +142,99 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{ran}"));
         assert!(partitions > 0, "process {i}: {ran}");
+    }
+}
+
+/// Each batch directory `PREFIX-<ms>` under `dir`, in time order, as its sorted lines.
+fn batches(dir: &std::path::Path, prefix: &str) -> Vec<Vec<String>> {
+    let mut found: Vec<(u64, Vec<String>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            let ms: u64 = name.strip_prefix(&format!("{prefix}-"))?.parse().ok()?;
+            let mut lines = Vec::new();
+            for part in std::fs::read_dir(&path).unwrap() {
+                let part = part.unwrap().path();
+                if part.file_name()?.to_string_lossy().starts_with("part-") {
+                    let text = std::fs::read_to_string(&part).unwrap();
+                    lines.extend(text.lines().map(String::from));
+                }
+            }
+            lines.sort();
+            Some((ms, lines))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, lines)| lines).collect()
+}
+
+#[test]
+fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = |n: usize, from: usize| -> String {
+        (0..n)
+            .map(|i| format!("w{}", (from + i * 7) % 23))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let queue: Vec<String> = (0..6)
+        .map(|b| {
+            if b == 2 {
+                "[]".to_string()
+            } else {
+                format!("[\"{}\", \"{}\"]", words(9 + b, b), words(4, b * 3))
+            }
+        })
+        .collect();
+    let flow = write_flow(
+        dir.path(),
+        "stateful.flow",
+        &format!(
+            "settings {{ batch = 300ms, checkpoint = \"ckpt\" }}\n\
+             let pairs = queueStream([{}]) | flatMap split | map (w, 1)\n\
+             pairs | reduceByKey + | saveAsTextFiles(\"out/counts\")\n\
+             pairs | reduceByKeyAndWindow(+, -, 900ms, 300ms, filter: (w, n) => n > 0) | saveAsTextFiles(\"out/window\")\n\
+             pairs | updateStateByKey {{ |vs: Vec<i64>, s: Option<i64>| -> Option<i64> {{ Some(s.unwrap_or(0) + vs.iter().sum::<i64>()) }} }} | saveAsTextFiles(\"out/state\")\n",
+            queue.join(", ")
+        ),
+    );
+    let program = build_flow(&flow, &[]);
+
+    let one = dir.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    let status = Command::new(&program)
+        .current_dir(&one)
+        .args(["--for", "3s", "--no-ui"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let three = dir.path().join("three");
+    std::fs::create_dir(&three).unwrap();
+    let hostfile = three_hosts(dir.path());
+    run_three(&program, &three, &hostfile, &["--for", "3s"]);
+    // Every worker kept its share of the state's checkpoints.
+    for i in 1..3 {
+        assert!(
+            three.join(format!("ckpt/worker-{i}")).is_dir(),
+            "worker {i}"
+        );
+    }
+
+    for prefix in ["counts", "window", "state"] {
+        let a = batches(&one.join("out"), prefix);
+        let b = batches(&three.join("out"), prefix);
+        assert!(
+            a.len() >= 8 && b.len() >= 8,
+            "{prefix}: {} and {} batches",
+            a.len(),
+            b.len()
+        );
+        assert_eq!(a[..8], b[..8], "{prefix}");
+        assert!(
+            a[..8].iter().any(|lines| lines.len() > 3),
+            "{prefix} has data: {a:?}"
+        );
     }
 }

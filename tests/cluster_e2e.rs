@@ -143,6 +143,41 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
             .unwrap_or_else(|| panic!("{ran}"));
         assert!(partitions > 0, "process {i}: {ran}");
     }
+
+    // A process whose peers never come gives up after --connect-timeout, saying why,
+    // rather than wait for ever (timely's own behaviour).
+    let lonely = dir.path().join("lonely");
+    std::fs::write(
+        &lonely,
+        format!(
+            "127.0.0.1:{}\n127.0.0.2:{}\n",
+            free_port("127.0.0.1"),
+            free_port("127.0.0.2")
+        ),
+    )
+    .unwrap();
+    let out = Command::new(&program)
+        .current_dir(&three)
+        .args([
+            "--no-ui",
+            "--processes",
+            "2",
+            "--process",
+            "0",
+            "--connect-timeout",
+            "1s",
+        ])
+        .arg("--hostfile")
+        .arg(&lonely)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("not every process connected within 1s"),
+        "{log}"
+    );
 }
 
 /// Each batch directory `PREFIX-<ms>` under `dir`, in time order, as its sorted lines.

@@ -8,8 +8,11 @@
 //! sink commit, a checkpoint or a batch completion. Three pipelines: a Redis stream with
 //! the write-ahead log into PostgreSQL; the same into `updateStateByKey` state restored
 //! from checkpoints; and a Kafka direct source into PostgreSQL with per-key sequence
-//! numbers, so every single record is accounted for. The oracle never deduplicates: a
-//! record counted twice is a failure.
+//! numbers, so every single record is accounted for. The first two also run on a timely
+//! cluster of three processes (at 127.0.0.1, .2 and .3), where each kill hits one process
+//! chosen by the seed and the others must stop by themselves (fail-stop) before the
+//! whole cluster is started again. The oracle never deduplicates: a record counted twice
+//! is a failure.
 
 mod common;
 
@@ -20,15 +23,48 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-fn start(binary: &Path, dir: &Path, env: &[(String, String)], fail_point: Option<&str>) -> Child {
+/// Starts the pipeline: one process, or with a host file every process of the cluster it
+/// names (process 0, the driver, first).
+fn start_all(
+    binary: &Path,
+    dir: &Path,
+    env: &[(String, String)],
+    fail_point: Option<&str>,
+    hostfile: Option<&Path>,
+) -> Vec<Child> {
+    let Some(hostfile) = hostfile else {
+        return vec![start(binary, dir, env, fail_point, (0, &[]))];
+    };
+    let n = std::fs::read_to_string(hostfile).unwrap().lines().count();
+    (0..n)
+        .map(|i| {
+            let cluster = [
+                "--processes".to_string(),
+                n.to_string(),
+                "--process".to_string(),
+                i.to_string(),
+                "--hostfile".to_string(),
+                hostfile.display().to_string(),
+            ];
+            start(binary, dir, env, fail_point, (i, &cluster))
+        })
+        .collect()
+}
+
+/// Starts one process, its standard error into `stderr-I.log` in `dir` (process I of a
+/// cluster; 0 alone).
+fn start(
+    binary: &Path,
+    dir: &Path,
+    env: &[(String, String)],
+    fail_point: Option<&str>,
+    (process, extra): (usize, &[String]),
+) -> Child {
     let mut cmd = Command::new(binary);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("stderr.log"))
-        .unwrap();
+    let log = std::fs::File::create(dir.join(format!("stderr-{process}.log"))).unwrap();
     cmd.current_dir(dir)
-        .args(["--batch-log", "batches.jsonl"])
+        .args(["--batch-log", "batches.jsonl", "--no-ui"])
+        .args(extra)
         .stderr(log);
     for (k, v) in env {
         cmd.env(k, v);
@@ -51,6 +87,28 @@ fn knobs() -> (usize, u64) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed);
     (kills, seed)
+}
+
+/// What process `i` wrote to standard error in its current run.
+fn process_log(dir: &Path, i: usize) -> String {
+    std::fs::read_to_string(dir.join(format!("stderr-{i}.log"))).unwrap_or_default()
+}
+
+/// Appends the current run's logs of `n` processes to `stderr.log`, which keeps them all.
+fn keep_logs(dir: &Path, n: usize) {
+    use std::io::Write;
+    let mut all = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
+    for i in 0..n {
+        let log = process_log(dir, i);
+        if !log.is_empty() {
+            writeln!(all, "--- process {i}:\n{log}").unwrap();
+        }
+        let _ = std::fs::remove_file(dir.join(format!("stderr-{i}.log")));
+    }
 }
 
 fn batches_logged(dir: &Path) -> usize {
@@ -85,6 +143,8 @@ struct CrashLoop<'a> {
     feed: Feed,
     /// The fail points this pipeline passes through.
     points: &'a [&'a str],
+    /// Run as a cluster of this many processes (1: local mode).
+    processes: usize,
 }
 
 impl CrashLoop<'_> {
@@ -98,6 +158,22 @@ impl CrashLoop<'_> {
         let (kills, seed) = knobs();
         let flow = write_flow(self.dir, "crashloop.flow", &self.flow);
         let binary = build_flow(&flow, &["--fail-points"]);
+        let hostfile = (self.processes > 1).then(|| {
+            let hosts: Vec<String> = (1..=self.processes)
+                .map(|i| {
+                    let ip = format!("127.0.0.{i}");
+                    let port = std::net::TcpListener::bind((ip.as_str(), 0))
+                        .unwrap()
+                        .local_addr()
+                        .unwrap()
+                        .port();
+                    format!("{ip}:{port}")
+                })
+                .collect();
+            let path = self.dir.join("hosts");
+            std::fs::write(&path, hosts.join("\n")).unwrap();
+            path
+        });
         let mut rng = Rng(seed | 1);
         let plan: Vec<(u64, Option<String>)> = (0..kills)
             .map(|i| {
@@ -123,42 +199,84 @@ impl CrashLoop<'_> {
         };
         let mut recoveries = Vec::new();
         let mut fired: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let (mut fail_stops, mut unconnected) = (0, 0);
         for (after_ms, point) in &plan {
             let before = batches_logged(self.dir);
             let started = Instant::now();
-            let mut child = start(&binary, self.dir, &self.env, point.as_deref());
+            let mut children = start_all(
+                &binary,
+                self.dir,
+                &self.env,
+                point.as_deref(),
+                hostfile.as_deref(),
+            );
             let kill_at = started
                 + match point {
                     Some(_) => Duration::from_secs(3),
                     None => Duration::from_millis(*after_ms),
                 };
             let mut recovered = None;
+            // The first process to end, and how.
             let mut exited = None;
             while Instant::now() < kill_at && exited.is_none() {
                 if recovered.is_none() && batches_logged(self.dir) > before {
                     recovered = Some(started.elapsed());
                 }
-                exited = child.try_wait().unwrap();
+                for c in &mut children {
+                    if let Some(status) = c.try_wait().unwrap() {
+                        exited = Some(status);
+                    }
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
             if exited.is_none() {
-                child.kill().unwrap(); // SIGKILL
+                // SIGKILL one process (the seed picks which); in a cluster the others
+                // must stop by themselves.
+                let victim = rng.next() as usize % children.len();
+                children[victim].kill().unwrap();
             }
-            child.wait().unwrap();
+            let stop_by = Instant::now() + Duration::from_secs(10);
+            for (i, c) in children.iter_mut().enumerate() {
+                while c.try_wait().unwrap().is_none() {
+                    if Instant::now() > stop_by {
+                        // Only a process still waiting for its peers to connect (timely
+                        // retries for ever) may wait on: it has done nothing yet.
+                        let log = process_log(self.dir, i);
+                        assert!(
+                            !log.contains("connected"),
+                            "process {i} of the cluster went on after another died:\n{log}"
+                        );
+                        c.kill().unwrap();
+                        c.wait().unwrap();
+                        unconnected += 1;
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            if children.len() > 1 {
+                fail_stops += 1;
+            }
+            keep_logs(self.dir, children.len());
             if let Some(p) = point {
                 let name = p.split('=').next().unwrap_or(p).to_string();
                 let slot = fired.entry(name).or_default();
                 slot.1 += 1;
                 if let Some(status) = exited {
-                    assert_eq!(
-                        status.signal(),
-                        Some(9),
+                    assert!(
+                        status.signal() == Some(9) || status.code() == Some(3),
                         "the program ended on its own ({status}) instead of at {p}"
                     );
                     slot.0 += 1;
                 }
             }
             recoveries.extend(recovered);
+        }
+        if fail_stops > 0 {
+            eprintln!(
+                "{fail_stops} cluster restarts: every connected survivor stopped by itself; \
+                 {unconnected} process(es) still waiting for a killed peer to connect were killed"
+            );
         }
         eprintln!(
             "recovery time of each restart that completed a batch before its kill (ms): {:?}",
@@ -174,20 +292,30 @@ impl CrashLoop<'_> {
             recoveries.last()
         );
         feeder.join().unwrap();
-        let mut child = start(&binary, self.dir, &self.env, None);
+        let before = batches_logged(self.dir);
+        let children = start_all(&binary, self.dir, &self.env, None, hostfile.as_deref());
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !done() && Instant::now() < deadline {
+        // Up (a cluster takes a moment to connect) and done.
+        while (batches_logged(self.dir) == before || !done()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
         }
         // A few more batches: anything counted twice would show now.
         std::thread::sleep(Duration::from_millis(600));
-        terminate(&child);
-        let status = child.wait().unwrap();
-        assert!(
-            status.success(),
-            "graceful stop: {status}; the program's stderr over all runs:\n{}",
-            std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
-        );
+        // SIGTERM to the driver; it stops the other processes.
+        terminate(&children[0]);
+        let n = children.len();
+        let statuses: Vec<_> = children
+            .into_iter()
+            .map(|mut c| c.wait().unwrap())
+            .collect();
+        keep_logs(self.dir, n);
+        for status in statuses {
+            assert!(
+                status.success(),
+                "graceful stop: {status}; the program's stderr over all runs:\n{}",
+                std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+            );
+        }
     }
 }
 
@@ -226,6 +354,7 @@ fn redis_loop<'a>(
         flow,
         env: vec![("REDIS_URL".into(), redis_url.into())],
         lines: corpus().lines().map(str::to_string).collect(),
+        processes: 1,
         feed: Box::new(move |chunk: &[String]| {
             let mut pipe = redis::pipe();
             for l in chunk {
@@ -273,11 +402,25 @@ fn assert_exact(got: &BTreeMap<String, i64>, want: &BTreeMap<String, i64>) {
 
 #[test]
 fn kill_9_loses_nothing_and_counts_nothing_twice() {
+    redis_to_postgres(1);
+}
+
+/// The same on a cluster of three processes: each partition is written by the worker that
+/// owns it, under the same commit markers.
+#[test]
+fn kill_9_of_any_process_of_a_cluster_loses_nothing_and_counts_nothing_twice() {
+    redis_to_postgres(3);
+}
+
+fn redis_to_postgres(processes: usize) {
     let (Some(pg), Some(redis_url)) = (pg_url(), service("SLUICE_TEST_REDIS_URL")) else {
         return;
     };
     let id = std::process::id();
-    let (key, table) = (format!("wal-{id}"), format!("wal_counts_{id}"));
+    let (key, table) = (
+        format!("wal-{id}-{processes}"),
+        format!("wal_counts_{id}_{processes}"),
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = pg_client(&rt, &pg);
     rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
@@ -310,6 +453,7 @@ fn kill_9_loses_nothing_and_counts_nothing_twice() {
         &points,
     );
     crash.env.push(("PG_URL".into(), pg.clone()));
+    crash.processes = processes;
     crash.run(|| counts().values().sum::<i64>() >= total);
     assert_exact(&counts(), &want);
 }
@@ -353,10 +497,21 @@ fn newest_state(dir: &Path) -> BTreeMap<String, i64> {
 
 #[test]
 fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
+    state_through_checkpoints(1);
+}
+
+/// The same on a cluster of three processes: every worker checkpoints its own keys, and a
+/// restart resumes each from the last checkpoint all of them completed.
+#[test]
+fn kill_9_of_any_process_of_a_cluster_keeps_state_exact_through_checkpoints() {
+    state_through_checkpoints(3);
+}
+
+fn state_through_checkpoints(processes: usize) {
     let Some(redis_url) = service("SLUICE_TEST_REDIS_URL") else {
         return;
     };
-    let key = format!("state-{}", std::process::id());
+    let key = format!("state-{}-{processes}", std::process::id());
     let want = word_counts(&corpus());
     let dir = tempfile::tempdir().unwrap();
     let points: Vec<&str> = WAL_POINTS
@@ -364,7 +519,7 @@ fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
         .copied()
         .chain(["checkpoint.before", "checkpoint.after"])
         .collect();
-    redis_loop(
+    let mut crash = redis_loop(
         dir.path(),
         &redis_url,
         &key,
@@ -376,8 +531,9 @@ fn kill_9_keeps_update_state_by_key_exact_through_checkpoints() {
              | saveAsTextFiles(\"out/state\")",
         ),
         &points,
-    )
-    .run(|| newest_state(dir.path()) == want);
+    );
+    crash.processes = processes;
+    crash.run(|| newest_state(dir.path()) == want);
     assert_exact(&newest_state(dir.path()), &want);
 }
 
@@ -420,6 +576,7 @@ fn kill_9_over_a_kafka_direct_source_writes_every_record_to_postgres_exactly_onc
             "batch_completed.before",
             "batch_completed.after",
         ],
+        processes: 1,
     }
     .run(|| kafka::seq_rows(&rt, &client, &table).values().sum::<i64>() >= want.len() as i64);
     assert_exact(&kafka::seq_rows(&rt, &client, &table), &want);

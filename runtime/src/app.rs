@@ -64,6 +64,9 @@ struct Args {
     /// [default: localhost:2101, localhost:2102, …].
     #[arg(long, value_name = "FILE")]
     hostfile: Option<std::path::PathBuf>,
+    /// Cluster: give up (exit 2) unless every process connected within this long.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    connect_timeout: Duration,
 }
 
 /// Runs `pipeline` as a program: parses the command line, runs until told to stop, and
@@ -83,12 +86,15 @@ pub fn main(pipeline: Pipeline) -> ExitCode {
 }
 
 fn run(pipeline: Pipeline, args: Args, live: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let options = ClusterOptions::new(
-        args.workers,
-        args.processes,
-        args.process,
-        args.hostfile.as_deref(),
-    )?;
+    let options = ClusterOptions {
+        connect_timeout: args.connect_timeout,
+        ..ClusterOptions::new(
+            args.workers,
+            args.processes,
+            args.process,
+            args.hostfile.as_deref(),
+        )?
+    };
     if !options.is_cluster() {
         return drive(pipeline, args, live, None);
     }

@@ -50,6 +50,9 @@ pub struct ClusterOptions {
     pub process: usize,
     /// `host:port` of every process, in process order.
     pub addresses: Vec<String>,
+    /// How long to wait for every process to connect before giving up (timely itself
+    /// would wait for ever, for a process that may have died).
+    pub connect_timeout: std::time::Duration,
 }
 
 impl ClusterOptions {
@@ -97,6 +100,7 @@ impl ClusterOptions {
             processes,
             process,
             addresses,
+            connect_timeout: std::time::Duration::from_secs(60),
         })
     }
 
@@ -213,6 +217,19 @@ impl Cluster {
     /// the process, as a lost process ends the cluster.
     pub fn join(options: &ClusterOptions) -> Result<Self, String> {
         fail_stop_on_lost_peers();
+        let joined = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if options.processes > 1 {
+            let (joined, timeout) = (joined.clone(), options.connect_timeout);
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                if !joined.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::error!(
+                        "cluster: not every process connected within {timeout:?}; stopping"
+                    );
+                    std::process::exit(2);
+                }
+            });
+        }
         let (tx, rx) = mpsc::channel::<Link>();
         let tx = std::sync::Mutex::new(tx);
         let guards = timely::execute(options.timely_config(), move |worker| {
@@ -234,6 +251,13 @@ impl Cluster {
             })
             .collect::<Result<_, _>>()?;
         links.sort_by_key(Link::index);
+        joined.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(
+            "cluster: process {} of {} connected ({} worker(s) each)",
+            options.process,
+            options.processes,
+            options.workers
+        );
         Ok(Cluster { links, guards })
     }
 

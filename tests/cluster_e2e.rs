@@ -43,6 +43,7 @@ fn run_three(
     cwd: &std::path::Path,
     hostfile: &std::path::Path,
     args: &[&str],
+    env: &[(&str, &str)],
 ) -> Vec<String> {
     let processes: Vec<_> = (0..3)
         .map(|i| {
@@ -53,6 +54,7 @@ fn run_three(
                 .arg(i.to_string())
                 .arg("--hostfile")
                 .arg(hostfile)
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -121,7 +123,7 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
         TcpListener::bind(("127.0.0.1", port)).unwrap(),
         text.clone(),
     );
-    let logs = run_three(&program, &three, &hostfile, &["--for", "5s"]);
+    let logs = run_three(&program, &three, &hostfile, &["--for", "5s"], &[]);
     feeder.join().unwrap();
     for (i, log) in logs.iter().enumerate() {
         eprintln!("--- process {i}:\n{log}");
@@ -248,7 +250,7 @@ fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one()
     let three = dir.path().join("three");
     std::fs::create_dir(&three).unwrap();
     let hostfile = three_hosts(dir.path());
-    run_three(&program, &three, &hostfile, &["--for", "3s"]);
+    run_three(&program, &three, &hostfile, &["--for", "3s"], &[]);
     // Every worker kept its share of the state's checkpoints.
     for i in 1..3 {
         assert!(
@@ -272,4 +274,49 @@ fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one()
             "{prefix} has data: {a:?}"
         );
     }
+}
+
+/// A Kafka direct source on three processes: each worker reads from the broker the
+/// partitions of each batch it owns and writes them to PostgreSQL itself; every record
+/// lands exactly once.
+#[test]
+fn each_worker_reads_its_kafka_partitions_and_every_record_lands_once() {
+    let (Some(pg), Some(broker)) = (pg_url(), service("SLUICE_TEST_KAFKA_BROKER")) else {
+        return;
+    };
+    let id = std::process::id();
+    let (topic, table) = (format!("cluster-{id}"), format!("cluster_seqs_{id}"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = pg_client(&rt, &pg);
+    rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
+        .unwrap();
+    let lines = kafka::seq_lines(30, 40);
+    let t = kafka::Topic::create(&broker, &topic, 3);
+    for (i, chunk) in lines.chunks(100).enumerate() {
+        t.produce(i % 3, chunk);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let flow = write_flow(
+        dir.path(),
+        "kafka.flow",
+        &kafka::seq_flow(&topic, &table, "  maxRatePerPartition = 1000\n"),
+    );
+    let program = build_flow(&flow, &[]);
+    let hostfile = three_hosts(dir.path());
+    let env = [("PG_URL", pg.as_str()), ("KAFKA_BROKERS", broker.as_str())];
+    let logs = run_three(&program, dir.path(), &hostfile, &["--for", "4s"], &env);
+    let read: usize = logs[1..]
+        .iter()
+        .flat_map(|log| log.lines())
+        .filter_map(|l| {
+            let n = l.split_once(" batch(es), ")?.1.split(' ').next()?;
+            n.parse::<usize>().ok()
+        })
+        .sum();
+    assert!(read > 0, "the other workers read no partition themselves");
+    assert_eq!(
+        kafka::seq_rows(&rt, &client, &table),
+        kafka::seq_expected(&lines),
+        "every record once"
+    );
 }

@@ -542,11 +542,25 @@ fn state_through_checkpoints(processes: usize) {
 /// (key, sequence number) must be there exactly once.
 #[test]
 fn kill_9_over_a_kafka_direct_source_writes_every_record_to_postgres_exactly_once() {
+    kafka_to_postgres(1);
+}
+
+/// The same on a cluster of three processes, each worker reading the Kafka partitions of
+/// each batch it owns from the broker itself.
+#[test]
+fn kill_9_of_any_process_of_a_cluster_over_kafka_writes_every_record_exactly_once() {
+    kafka_to_postgres(3);
+}
+
+fn kafka_to_postgres(processes: usize) {
     let (Some(pg), Some(broker)) = (pg_url(), service("SLUICE_TEST_KAFKA_BROKER")) else {
         return;
     };
     let id = std::process::id();
-    let (topic, table) = (format!("exactly-once-{id}"), format!("kafka_seqs_{id}"));
+    let (topic, table) = (
+        format!("exactly-once-{id}-{processes}"),
+        format!("kafka_seqs_{id}_{processes}"),
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = pg_client(&rt, &pg);
     rt.block_on(client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")))
@@ -576,7 +590,7 @@ fn kill_9_over_a_kafka_direct_source_writes_every_record_to_postgres_exactly_onc
             "batch_completed.before",
             "batch_completed.after",
         ],
-        processes: 1,
+        processes,
     }
     .run(|| kafka::seq_rows(&rt, &client, &table).values().sum::<i64>() >= want.len() as i64);
     assert_exact(&kafka::seq_rows(&rt, &client, &table), &want);

@@ -20,7 +20,7 @@
 
 use crate::block::{Block, StreamId};
 use crate::checkpoint;
-use crate::direct::DirectId;
+use crate::direct::{DirectId, DirectSource, OffsetRange};
 use crate::dstream::{BatchCx, BatchInputs, OutputOp, Stateful};
 use crate::executor::{panic_message, Executor, TaskFailure};
 use crate::listener::ListenerBus;
@@ -344,12 +344,13 @@ fn serve(worker: &mut timely::worker::Worker, requests: mpsc::Receiver<Crossing>
 /// A block as it travels to the worker that owns it: `(stream, id, text, records)`.
 type WireBlock = (StreamId, u64, String, usize);
 
-/// One batch's input as one worker gets it: the blocks it owns, and `None` for the
-/// others' (so indices, hence owners, are the same everywhere).
+/// One batch's input as one worker gets it: the received blocks it owns, and `None` for
+/// the others' (so indices, hence owners, are the same everywhere); and every direct
+/// source's offset ranges, whose partitions each worker reads itself.
 #[derive(Serialize, Deserialize, Default)]
 struct Shipped {
     streams: Vec<(StreamId, Vec<Option<WireBlock>>)>,
-    fetched: Vec<(DirectId, Vec<Option<WireBlock>>)>,
+    ranges: Vec<(DirectId, Vec<OffsetRange>)>,
 }
 
 /// What the driver tells the other workers before each batch.
@@ -455,10 +456,10 @@ impl Driver {
                                 .iter()
                                 .map(|(s, bs)| (*s, ship(bs, peers, to)))
                                 .collect(),
-                            fetched: blocks
-                                .fetched
+                            ranges: blocks
+                                .ranges
                                 .iter()
-                                .map(|(d, bs)| (*d, ship(bs, peers, to)))
+                                .map(|(d, rs)| (*d, rs.clone()))
                                 .collect(),
                         };
                         (b.0, shipped)
@@ -522,6 +523,10 @@ pub(crate) struct Follower<'a> {
     pub outputs: Vec<Arc<OutputOp>>,
     /// The operators keeping state, by id: this worker's partitions of it.
     pub stateful: Vec<(String, Arc<dyn Stateful>)>,
+    /// The direct sources, whose partitions this worker reads itself.
+    pub direct: Vec<Arc<dyn DirectSource>>,
+    /// Where their reads run.
+    pub io: tokio::runtime::Handle,
     pub exec: &'a Executor,
     pub bus: &'a ListenerBus,
     pub settings: &'a Settings,
@@ -559,18 +564,18 @@ impl Follower<'_> {
             {
                 let mut all = crate::lock(&received.0);
                 for (b, shipped) in inputs {
+                    let mut fetched = BTreeMap::new();
+                    for (d, ranges) in &shipped.ranges {
+                        fetched.insert(*d, self.fetch(BatchTime(b), *d, ranges)?);
+                    }
                     let blocks = AllocatedBlocks {
                         streams: shipped
                             .streams
                             .into_iter()
                             .map(|(s, bs)| (s, unship(bs, s)))
                             .collect(),
-                        ranges: Default::default(),
-                        fetched: shipped
-                            .fetched
-                            .into_iter()
-                            .map(|(d, bs)| (d, unship(bs, 0)))
-                            .collect(),
+                        ranges: shipped.ranges.into_iter().collect(),
+                        fetched,
                     };
                     all.insert(BatchTime(b), blocks);
                 }
@@ -622,6 +627,46 @@ impl Follower<'_> {
                     .map(|_| time)
                     .map_err(|e| e.to_string());
                 self.link.exchange(vec![(0, written)]);
+            }
+        }
+    }
+
+    /// Reads the partitions of direct source `d` this worker owns in `ranges` (a few
+    /// tries: a broker may be briefly away); the others' are empty here.
+    fn fetch(
+        &self,
+        batch: BatchTime,
+        d: DirectId,
+        ranges: &[OffsetRange],
+    ) -> crate::Result<Vec<Arc<Block>>> {
+        let source = self.direct.get(d).cloned().ok_or_else(|| {
+            crate::Error::Settings(format!(
+                "the driver reads direct source {d}, this worker has none"
+            ))
+        })?;
+        let mut delay = std::time::Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let owns = |j: usize| self.link.owns(j);
+            match self.io.block_on(crate::scheduler::fetch_ranges(
+                source.clone(),
+                d,
+                ranges,
+                owns,
+            )) {
+                Ok(blocks) => return Ok(blocks.into_iter().map(|(b, _)| b).collect()),
+                Err(e) if attempt >= 5 => {
+                    return Err(crate::Error::Job {
+                        op: format!("reading {}", source.name()),
+                        batch,
+                        message: format!("on worker {}: {e}", self.link.index()),
+                    })
+                }
+                Err(_) => {
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
             }
         }
     }

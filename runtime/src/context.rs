@@ -281,6 +281,8 @@ impl StreamingContext {
             link,
             outputs: lock(&self.graph.outputs).clone(),
             stateful: self.stateful(),
+            direct: self.direct.clone(),
+            io: self.rt.handle().clone(),
             exec: &self.exec,
             bus: &self.bus,
             settings: &self.settings,

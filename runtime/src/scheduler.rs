@@ -210,7 +210,10 @@ impl JobScheduler {
             let source = self.direct[id].clone();
             let mut fetched = Vec::new();
             self.with_retries(t, &format!("reading {}", source.name()), || {
-                fetched = self.io.block_on(fetch_ranges(source.clone(), id, ranges))?;
+                let owns = |j: usize| self.cluster.as_ref().is_none_or(|d| d.link().owns(j));
+                fetched = self
+                    .io
+                    .block_on(fetch_ranges(source.clone(), id, ranges, owns))?;
                 Ok(())
             })
             .map_err(|e| format!("reading {}: {e}", source.name()))?;
@@ -435,20 +438,27 @@ impl JobScheduler {
 
 /// Reads `ranges` of one direct source, all partitions at once: a block per non-empty
 /// range, with how many of its records were skipped as not UTF-8.
-async fn fetch_ranges(
+/// The records of the non-empty `ranges`, a block each, in range order — as the partitions
+/// of the batch's input. In a cluster, only the partitions this worker `owns` (by their
+/// index) are read; the others' are empty blocks here.
+pub(crate) async fn fetch_ranges(
     source: Arc<dyn DirectSource>,
     id: DirectId,
     ranges: &[OffsetRange],
+    owns: impl Fn(usize) -> bool,
 ) -> Result<Vec<(Arc<Block>, u64)>, String> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, range) in ranges.iter().copied().enumerate() {
-        if range.count() == 0 {
+    let mut blocks = Vec::new();
+    let non_empty = ranges.iter().copied().filter(|r| r.count() > 0);
+    for (i, range) in non_empty.enumerate() {
+        if !owns(i) {
+            let elsewhere = direct::to_block(id, &range, Vec::new()).0;
+            blocks.push((i, Arc::new(elsewhere), 0));
             continue;
         }
         let source = source.clone();
         tasks.spawn(async move { (i, range, source.fetch(range).await) });
     }
-    let mut blocks = Vec::new();
     while let Some(done) = tasks.join_next().await {
         let (i, range, values) = done.map_err(|e| e.to_string())?;
         let values = values.map_err(|e| {

@@ -1,5 +1,6 @@
-//! A compiled pipeline on a timely cluster of three processes, each on its own loopback
-//! address, as a user launches it (`--processes 3 --process I --hostfile F`): the same
+//! A compiled pipeline on a timely cluster of three processes, each on its own network
+//! address (in a network namespace of its own where the machine allows it, else on
+//! 127.0.0.1, .2 and .3), as a user launches it (`--processes 3 --process I --hostfile F`): the same
 //! text gives exactly the counts it gives on one process; word count, a keyed window and
 //! updateStateByKey give the same outputs, batch by batch.
 
@@ -23,37 +24,152 @@ fn trickle(listener: TcpListener, text: String) -> std::thread::JoinHandle<()> {
     })
 }
 
-/// A host file naming three processes, at 127.0.0.1, .2 and .3.
-fn three_hosts(dir: &std::path::Path) -> std::path::PathBuf {
-    let hosts: Vec<String> = (1..=3)
-        .map(|i| {
-            let ip = format!("127.0.0.{i}");
-            format!("{ip}:{}", free_port(&ip))
-        })
-        .collect();
-    let hostfile = dir.join("hosts");
-    std::fs::write(&hostfile, hosts.join("\n")).unwrap();
-    hostfile
+/// Three network namespaces, each with its own address on a bridge in this namespace
+/// (which has the address `.254`): three hosts as far as the processes can tell. Removed
+/// when dropped.
+struct Namespaces {
+    tag: String,
+    subnet: String,
 }
 
-/// Runs `program` as a cluster of three processes in `cwd` with `args`; returns each
-/// process's standard error.
+impl Namespaces {
+    /// The namespaces, or `None` where this machine does not allow them (no `ip`, no
+    /// privilege), after undoing whatever part was made.
+    fn new() -> Option<Namespaces> {
+        let id = std::process::id() % 100_000;
+        let ns = Namespaces {
+            tag: format!("s{id}"),
+            subnet: format!("10.{}.{}", 100 + id % 100, id / 100 % 250),
+        };
+        let ip = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let (bridge, gateway) = (format!("{}b", ns.tag), format!("{}.254/24", ns.subnet));
+        let mut made = ip(&["link", "add", &bridge, "type", "bridge"])
+            && ip(&["addr", "add", &gateway, "dev", &bridge])
+            && ip(&["link", "set", &bridge, "up"]);
+        for i in 1..=3 {
+            let (name, host, inner) = (
+                ns.name(i),
+                format!("{}h{i}", ns.tag),
+                format!("{}n{i}", ns.tag),
+            );
+            let addr = format!("{}.{i}/24", ns.subnet);
+            made = made
+                && ip(&["netns", "add", &name])
+                && ip(&["link", "add", &host, "type", "veth", "peer", "name", &inner])
+                && ip(&["link", "set", &inner, "netns", &name])
+                && ip(&["link", "set", &host, "master", &bridge])
+                && ip(&["link", "set", &host, "up"])
+                && ip(&["-n", &name, "addr", "add", &addr, "dev", &inner])
+                && ip(&["-n", &name, "link", "set", &inner, "up"])
+                && ip(&["-n", &name, "link", "set", "lo", "up"]);
+        }
+        made.then_some(ns)
+    }
+
+    fn name(&self, i: usize) -> String {
+        format!("{}ns{i}", self.tag)
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for i in 1..=3 {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name(i)])
+                .status();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &format!("{}b", self.tag)])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Where the three processes of a test run: in network namespaces of their own when the
+/// machine allows it, else on the loopback addresses 127.0.0.1, .2 and .3.
+struct Hosts {
+    namespaces: Option<Namespaces>,
+    addresses: Vec<String>,
+}
+
+impl Hosts {
+    fn new(separate_networks: bool) -> Hosts {
+        let namespaces = separate_networks.then(Namespaces::new).flatten();
+        let addresses = match &namespaces {
+            Some(ns) => (1..=3).map(|i| format!("{}.{i}:2101", ns.subnet)).collect(),
+            None => (1..=3)
+                .map(|i| {
+                    let ip = format!("127.0.0.{i}");
+                    format!("{ip}:{}", free_port(&ip))
+                })
+                .collect(),
+        };
+        eprintln!(
+            "processes at {addresses:?} ({})",
+            if namespaces.is_some() {
+                "network namespaces"
+            } else {
+                "loopback"
+            }
+        );
+        Hosts {
+            namespaces,
+            addresses,
+        }
+    }
+
+    /// The address of this test's side, which every process reaches (a feeder listens there).
+    fn here(&self) -> String {
+        match &self.namespaces {
+            Some(ns) => format!("{}.254", ns.subnet),
+            None => "127.0.0.1".into(),
+        }
+    }
+
+    fn hostfile(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let hostfile = dir.join("hosts");
+        std::fs::write(&hostfile, self.addresses.join("\n")).unwrap();
+        hostfile
+    }
+
+    /// A command running `program` as process `i`, on its host.
+    fn command(&self, i: usize, program: &std::path::Path) -> Command {
+        match &self.namespaces {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns.name(i + 1)]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        }
+    }
+}
+
+/// Runs `program` as a cluster of three processes on `hosts` in `cwd` with `args`;
+/// returns each process's standard error.
 fn run_three(
     program: &std::path::Path,
-    cwd: &std::path::Path,
-    hostfile: &std::path::Path,
+    (hosts, cwd): (&Hosts, &std::path::Path),
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Vec<String> {
+    let hostfile = hosts.hostfile(cwd);
     let processes: Vec<_> = (0..3)
         .map(|i| {
-            Command::new(program)
+            hosts
+                .command(i, program)
                 .current_dir(cwd)
                 .args(args)
                 .args(["--no-ui", "--processes", "3", "--process"])
                 .arg(i.to_string())
                 .arg("--hostfile")
-                .arg(hostfile)
+                .arg(&hostfile)
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -86,14 +202,15 @@ fn free_port(ip: &str) -> u16 {
 fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     let dir = tempfile::tempdir().unwrap();
     let text = corpus();
-    let (l, port) = listener();
-    drop(l);
+    let hosts = Hosts::new(true);
+    let here = hosts.here();
+    let port = free_port(&here);
     let flow = write_flow(
         dir.path(),
         "wc.flow",
         &format!(
             "settings {{ batch = 500ms, blockInterval = 100ms }}\n\
-             socket(\"127.0.0.1\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
+             socket(\"{here}\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
         ),
     );
     let program = build_flow(&flow, &[]);
@@ -102,7 +219,7 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     let one = dir.path().join("one");
     std::fs::create_dir(&one).unwrap();
     let feeder = trickle(
-        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        TcpListener::bind((here.as_str(), port)).unwrap(),
         text.clone(),
     );
     let status = Command::new(&program)
@@ -115,15 +232,14 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     let (counts_one, _) = sum_text_files(&one.join("out"), "wc");
     assert_counts(&counts_one, &word_counts(&text));
 
-    // Three processes on 127.0.0.1, .2 and .3.
+    // Three processes, each on its own host.
     let three = dir.path().join("three");
     std::fs::create_dir(&three).unwrap();
-    let hostfile = three_hosts(dir.path());
     let feeder = trickle(
-        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        TcpListener::bind((here.as_str(), port)).unwrap(),
         text.clone(),
     );
-    let logs = run_three(&program, &three, &hostfile, &["--for", "5s"], &[]);
+    let logs = run_three(&program, (&hosts, &three), &["--for", "5s"], &[]);
     feeder.join().unwrap();
     for (i, log) in logs.iter().enumerate() {
         eprintln!("--- process {i}:\n{log}");
@@ -249,8 +365,8 @@ fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one()
 
     let three = dir.path().join("three");
     std::fs::create_dir(&three).unwrap();
-    let hostfile = three_hosts(dir.path());
-    run_three(&program, &three, &hostfile, &["--for", "3s"], &[]);
+    let hosts = Hosts::new(true);
+    run_three(&program, (&hosts, &three), &["--for", "3s"], &[]);
     // Every worker kept its share of the state's checkpoints.
     for i in 1..3 {
         assert!(
@@ -302,9 +418,10 @@ fn each_worker_reads_its_kafka_partitions_and_every_record_lands_once() {
         &kafka::seq_flow(&topic, &table, "  maxRatePerPartition = 1000\n"),
     );
     let program = build_flow(&flow, &[]);
-    let hostfile = three_hosts(dir.path());
+    // The broker is on this host's loopback: the processes stay on it too.
+    let hosts = Hosts::new(false);
     let env = [("PG_URL", pg.as_str()), ("KAFKA_BROKERS", broker.as_str())];
-    let logs = run_three(&program, dir.path(), &hostfile, &["--for", "4s"], &env);
+    let logs = run_three(&program, (&hosts, dir.path()), &["--for", "4s"], &env);
     let read: usize = logs[1..]
         .iter()
         .flat_map(|log| log.lines())

@@ -14,6 +14,10 @@ usage: bench/run.py [--ladder 100000,200000,...] [--step 10] [--batch-ms 1000] [
 --wal also runs Sluice with the write-ahead log on (`writeAheadLog = true`, logs under a
 temporary checkpoint directory on the same disk), after the run without it.
 
+--cluster 2,3 also runs Sluice's word count on timely clusters of that many processes on
+this machine (loopback addresses 127.0.0.1, .2, ...; one worker each), and reports the
+bytes the workers exchanged per word.
+
 The ladder is in lines per second; each line has 10 words. For each system one process
 runs while the feeder steps through the ladder; each batch is attributed to the rung that
 was being fed at its batch time. A rung is sustained when every batch's scheduling delay
@@ -53,7 +57,7 @@ def start_feeder(shared, port, ladder, step, extra=()):
     return feeder
 
 
-def sluice_batches(args, port, seconds, wal=False, state=False):
+def sluice_batches(args, port, seconds, wal=False, state=False, processes=1):
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     flow = os.path.join(work, "bench_wordcount.flow")
     settings = f"batch = {args.batch_ms}ms"
@@ -71,11 +75,23 @@ def sluice_batches(args, port, seconds, wal=False, state=False):
     extra = STATE_FEED if args.workload == "state" else ()
     feeder = start_feeder(args.shared, port, args.ladder, args.step, extra)
     t0 = time.time()
-    proc = subprocess.Popen(sluice + ["run", flow, "--for", f"{seconds}s", "--batch-log", log],
-                            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    rss = peak_rss(proc)
+    if processes == 1:
+        proc = subprocess.Popen(sluice + ["run", flow, "--for", f"{seconds}s", "--batch-log", log],
+                                cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        followers = []
+    else:
+        proc, followers = start_cluster(sluice, flow, work, processes, seconds, log)
+    rss = peak_rss(proc, followers)
     proc.wait()
+    for f in followers:
+        f.wait()
     feeder.wait()
+    if followers:
+        sent = 0
+        for i in range(processes):
+            with open(os.path.join(work, f"stderr-{i}.log")) as f:
+                sent += sum(int(m) for m in re.findall(r"sent (\d+) bytes", f.read()))
+        EXCHANGED[proc.pid] = sent
     batches = []
     with open(log) as f:
         for line in f:
@@ -84,19 +100,46 @@ def sluice_batches(args, port, seconds, wal=False, state=False):
     return batches, t0, rss, proc.pid
 
 
+def start_cluster(sluice, flow, work, processes, seconds, log):
+    """The built program as a cluster of `processes` on loopback addresses: the driver (fed,
+    logging batches) and the others; their standard error in stderr-I.log."""
+    program = subprocess.run(sluice + ["build", flow], cwd=work, check=True,
+                             capture_output=True, text=True).stdout.strip()
+    hosts = []
+    for i in range(processes):
+        ip = f"127.0.0.{i + 1}"
+        s = socket.socket()
+        s.bind((ip, 0))
+        hosts.append(f"{ip}:{s.getsockname()[1]}")
+        s.close()
+    hostfile = os.path.join(work, "hosts")
+    with open(hostfile, "w") as f:
+        f.write("\n".join(hosts) + "\n")
+    procs = []
+    for i in range(processes):
+        cmd = [program, "--no-ui", "--processes", str(processes), "--process", str(i),
+               "--hostfile", hostfile]
+        if i == 0:
+            cmd += ["--for", f"{seconds}s", "--batch-log", log]
+        err = open(os.path.join(work, f"stderr-{i}.log"), "w")
+        procs.append(subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=err))
+    return procs[0], procs[1:]
+
+
 CPU_SECONDS = {}
+EXCHANGED = {}
 
 
-def peak_rss(proc):
-    """Polls the process tree's resident memory until it exits; returns the peak in MiB.
-    Also keeps the tree's CPU time (user + system, of live and reaped children) as last
-    seen, in CPU_SECONDS[proc.pid]."""
+def peak_rss(proc, others=()):
+    """Polls the process tree's resident memory until it exits (with `others`' trees: a
+    cluster's other processes); returns the peak in MiB. Also keeps the trees' CPU time
+    (user + system, of live and reaped children) as last seen, in CPU_SECONDS[proc.pid]."""
     peak = 0
     tick = os.sysconf("SC_CLK_TCK")
     cpu = {}
     while proc.poll() is None:
         total = 0
-        for pid in tree(proc.pid):
+        for pid in [p for root in [proc, *others] for p in tree(root.pid)]:
             try:
                 with open(f"/proc/{pid}/status") as f:
                     for line in f:
@@ -201,6 +244,7 @@ def main():
     p.add_argument("--spark", action="store_true", help="also run the Spark Streaming JVM peer (needs pyspark's jars, ~490 MB once)")
     p.add_argument("--wal", action="store_true", help="also run Sluice with the write-ahead log on")
     p.add_argument("--workload", choices=["wordcount", "state"], default="wordcount")
+    p.add_argument("--cluster", default="", help="also run the word count on clusters of these many processes, e.g. 2,3")
     p.add_argument("--shared", default=os.path.join(REPO, "..", "shared", "bench"))
     p.add_argument("--out", default=os.path.join(HERE, "results", "wordcount.json"))
     args = p.parse_args()
@@ -213,6 +257,9 @@ def main():
         systems.append(("sluice_wal", lambda a, port, secs: sluice_batches(a, port, secs, wal=True)))
     if args.workload == "state":
         systems.append(("sluice_state", lambda a, port, secs: sluice_batches(a, port, secs, state=True)))
+    for n in [int(x) for x in args.cluster.split(",") if x]:
+        systems.append((f"sluice_{n}_processes",
+                        lambda a, port, secs, n=n: sluice_batches(a, port, secs, processes=n)))
     if args.spark:
         systems.append(("spark", spark_batches))
     for name, run in systems:  # one system at a time: never two on these 2 cores
@@ -223,8 +270,14 @@ def main():
         per_m = round(cpu / (words / 1e6), 2) if words else None
         results[name] = dict(rungs=rows, sustained_words_per_s=sustained, peak_rss_mib=round(rss, 1),
                              cpu_seconds=round(cpu, 1), cpu_seconds_per_million_words=per_m)
+        exchanged = ""
+        if pid in EXCHANGED and words:
+            per_word = EXCHANGED[pid] / words
+            results[name]["exchanged_bytes"] = EXCHANGED[pid]
+            results[name]["exchanged_bytes_per_word"] = round(per_word, 3)
+            exchanged = f", {per_word:.2f} bytes exchanged per word"
         print(f"\n{name}: sustained {sustained / 1e6:.1f} M words/s, peak RSS {rss:.0f} MiB, "
-              f"{per_m} CPU s per million words")
+              f"{per_m} CPU s per million words{exchanged}")
         print(f"  {'offered':>12} {'processed':>12} {'max sched':>10}  sustained")
         for r in rows:
             print(f"  {r['offered']:>12,} {r['processed']:>12,} {str(r['max_sched_ms']):>10}  {r['sustained']}")

@@ -146,6 +146,8 @@ pub struct Link {
     index: usize,
     peers: usize,
     crossings: mpsc::Sender<Crossing>,
+    /// Encoded bytes sent to other workers so far.
+    sent: std::sync::atomic::AtomicU64,
 }
 
 impl Link {
@@ -157,6 +159,11 @@ impl Link {
     /// How many workers the cluster has.
     pub fn peers(&self) -> usize {
         self.peers
+    }
+
+    /// How many encoded bytes this worker has sent to the others.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether this worker is the driver (worker 0).
@@ -178,7 +185,7 @@ impl Link {
         &self,
         out: Vec<(usize, T)>,
     ) -> Vec<(usize, T)> {
-        let out = out
+        let out: Vec<(usize, Vec<u8>)> = out
             .into_iter()
             .map(|(to, x)| {
                 let bytes = postcard::to_stdvec(&x)
@@ -186,6 +193,13 @@ impl Link {
                 (to, bytes)
             })
             .collect();
+        let away: usize = out
+            .iter()
+            .filter(|(to, _)| *to != self.index)
+            .map(|(_, b)| b.len())
+            .sum();
+        self.sent
+            .fetch_add(away as u64, std::sync::atomic::Ordering::Relaxed);
         let (reply, answer) = mpsc::sync_channel(1);
         self.crossings
             .send(Crossing { out, reply })
@@ -238,6 +252,7 @@ impl Cluster {
                 index: worker.index(),
                 peers: worker.peers(),
                 crossings,
+                sent: Default::default(),
             };
             if crate::lock(&tx).send(link).is_err() {
                 return;
@@ -504,6 +519,10 @@ impl Driver {
     pub fn stop(&self) {
         let out = (1..self.link.peers()).map(|to| (to, Order::Stop)).collect();
         self.link.exchange(out);
+        tracing::info!(
+            "worker 0: stopped the cluster; sent {} bytes to other workers",
+            self.link.bytes_sent()
+        );
     }
 }
 
@@ -555,8 +574,9 @@ impl Follower<'_> {
             else {
                 tracing::info!(
                     "worker {}: the driver stopped; ran {batches} batch(es), {partitions} \
-                     input partition(s) of them here",
-                    self.link.index()
+                     input partition(s) of them here; sent {} bytes to other workers",
+                    self.link.index(),
+                    self.link.bytes_sent()
                 );
                 return Ok(());
             };

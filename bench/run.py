@@ -87,11 +87,13 @@ def sluice_batches(args, port, seconds, wal=False, state=False, processes=1):
         f.wait()
     feeder.wait()
     if followers:
-        sent = 0
+        sent = shipped = 0
         for i in range(processes):
             with open(os.path.join(work, f"stderr-{i}.log")) as f:
-                sent += sum(int(m) for m in re.findall(r"sent (\d+) bytes", f.read()))
-        EXCHANGED[proc.pid] = sent
+                text = f.read()
+            sent += sum(int(m) for m in re.findall(r"sent (\d+) bytes", text))
+            shipped += sum(int(m) for m in re.findall(r"\((\d+) of them received blocks", text))
+        EXCHANGED[proc.pid] = (sent, shipped)
     batches = []
     with open(log) as f:
         for line in f:
@@ -272,10 +274,12 @@ def main():
                              cpu_seconds=round(cpu, 1), cpu_seconds_per_million_words=per_m)
         exchanged = ""
         if pid in EXCHANGED and words:
-            per_word = EXCHANGED[pid] / words
-            results[name]["exchanged_bytes"] = EXCHANGED[pid]
-            results[name]["exchanged_bytes_per_word"] = round(per_word, 3)
-            exchanged = f", {per_word:.2f} bytes exchanged per word"
+            sent, shipped = EXCHANGED[pid]
+            results[name]["exchanged_bytes"] = sent
+            results[name]["exchanged_bytes_per_word"] = round(sent / words, 3)
+            results[name]["input_shipped_bytes_per_word"] = round(shipped / words, 3)
+            exchanged = (f", {sent / words:.2f} bytes exchanged per word "
+                         f"({shipped / words:.2f} of them input blocks shipped by the driver)")
         print(f"\n{name}: sustained {sustained / 1e6:.1f} M words/s, peak RSS {rss:.0f} MiB, "
               f"{per_m} CPU s per million words{exchanged}")
         print(f"  {'offered':>12} {'processed':>12} {'max sched':>10}  sustained")

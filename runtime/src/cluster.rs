@@ -412,6 +412,8 @@ fn unship(blocks: Vec<Option<WireBlock>>, stream: StreamId) -> Vec<Arc<Block>> {
 /// workers have had.
 pub(crate) struct Driver {
     link: Link,
+    /// Bytes of received blocks shipped to other workers so far.
+    shipped: std::sync::atomic::AtomicU64,
     sent: std::sync::Mutex<std::collections::BTreeSet<BatchTime>>,
     /// The checkpoint the driver resumed from, until the others are told.
     resume: std::sync::Mutex<Option<u64>>,
@@ -421,6 +423,7 @@ impl Driver {
     pub fn new(link: Link, resume: Option<u64>) -> Self {
         Driver {
             link,
+            shipped: Default::default(),
             sent: Default::default(),
             resume: std::sync::Mutex::new(resume),
         }
@@ -489,6 +492,15 @@ impl Driver {
                 (to, order)
             })
             .collect();
+        let shipped: usize = batches
+            .iter()
+            .flat_map(|(_, blocks)| blocks.streams.values())
+            .flat_map(|bs| bs.iter().enumerate())
+            .filter(|(i, _)| i % peers != 0)
+            .map(|(_, b)| b.data.len())
+            .sum();
+        self.shipped
+            .fetch_add(shipped as u64, std::sync::atomic::Ordering::Relaxed);
         self.link.exchange(out);
         sent.extend(times);
         *sent = sent.split_off(&from);
@@ -520,8 +532,10 @@ impl Driver {
         let out = (1..self.link.peers()).map(|to| (to, Order::Stop)).collect();
         self.link.exchange(out);
         tracing::info!(
-            "worker 0: stopped the cluster; sent {} bytes to other workers",
-            self.link.bytes_sent()
+            "worker 0: stopped the cluster; sent {} bytes to other workers ({} of them \
+             received blocks they own)",
+            self.link.bytes_sent(),
+            self.shipped.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
 }

@@ -207,7 +207,7 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     let port = free_port(&here);
     let flow = write_flow(
         dir.path(),
-        "wc.flow",
+        "cluster_wc.flow",
         &format!(
             "settings {{ batch = 500ms, blockInterval = 100ms }}\n\
              socket(\"{here}\", {port}) | flatMap split | map (w, 1) | reduceByKey + | saveAsTextFiles(\"out/wc\")\n"
@@ -342,7 +342,7 @@ fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one()
         .collect();
     let flow = write_flow(
         dir.path(),
-        "stateful.flow",
+        "cluster_stateful.flow",
         &format!(
             "settings {{ batch = 300ms, checkpoint = \"ckpt\" }}\n\
              let pairs = queueStream([{}]) | flatMap split | map (w, 1)\n\
@@ -414,7 +414,7 @@ fn each_worker_reads_its_kafka_partitions_and_every_record_lands_once() {
     let dir = tempfile::tempdir().unwrap();
     let flow = write_flow(
         dir.path(),
-        "kafka.flow",
+        "cluster_kafka.flow",
         &kafka::seq_flow(&topic, &table, "  maxRatePerPartition = 1000\n"),
     );
     let program = build_flow(&flow, &[]);

@@ -156,7 +156,10 @@ impl CrashLoop<'_> {
     /// how often each fail point fired.
     fn run(self, done: impl Fn() -> bool) {
         let (kills, seed) = knobs();
-        let flow = write_flow(self.dir, "crashloop.flow", &self.flow);
+        // A name of its own: the cache keeps a pipeline's two newest builds, and the crash
+        // loops build concurrently.
+        let name = format!("crashloop_{}.flow", std::process::id());
+        let flow = write_flow(self.dir, &name, &self.flow);
         let binary = build_flow(&flow, &["--fail-points"]);
         let hostfile = (self.processes > 1).then(|| {
             let hosts: Vec<String> = (1..=self.processes)

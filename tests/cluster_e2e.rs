@@ -151,6 +151,25 @@ impl Hosts {
     }
 }
 
+/// Runs `program` alone (local mode) for `run_for` in a new directory `name` under
+/// `dir`, which it returns.
+fn run_one(
+    program: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    run_for: &str,
+) -> std::path::PathBuf {
+    let cwd = dir.join(name);
+    std::fs::create_dir(&cwd).unwrap();
+    let status = Command::new(program)
+        .current_dir(&cwd)
+        .args(["--for", run_for, "--no-ui"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    cwd
+}
+
 /// Runs `program` as a cluster of three processes on `hosts` in `cwd` with `args`;
 /// returns each process's standard error.
 fn run_three(
@@ -216,18 +235,11 @@ fn word_count_on_three_processes_gives_exactly_the_counts_of_one() {
     let program = build_flow(&flow, &[]);
 
     // One process.
-    let one = dir.path().join("one");
-    std::fs::create_dir(&one).unwrap();
     let feeder = trickle(
         TcpListener::bind((here.as_str(), port)).unwrap(),
         text.clone(),
     );
-    let status = Command::new(&program)
-        .current_dir(&one)
-        .args(["--for", "4s", "--no-ui"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let one = run_one(&program, dir.path(), "one", "4s");
     feeder.join().unwrap();
     let (counts_one, _) = sum_text_files(&one.join("out"), "wc");
     assert_counts(&counts_one, &word_counts(&text));
@@ -354,14 +366,7 @@ fn a_keyed_window_and_state_give_the_same_batches_on_three_processes_as_on_one()
     );
     let program = build_flow(&flow, &[]);
 
-    let one = dir.path().join("one");
-    std::fs::create_dir(&one).unwrap();
-    let status = Command::new(&program)
-        .current_dir(&one)
-        .args(["--for", "3s", "--no-ui"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let one = run_one(&program, dir.path(), "one", "3s");
 
     let three = dir.path().join("three");
     std::fs::create_dir(&three).unwrap();

@@ -22,7 +22,7 @@ use crate::block::{Block, StreamId};
 use crate::checkpoint;
 use crate::direct::{DirectId, DirectSource, OffsetRange};
 use crate::dstream::{BatchCx, BatchInputs, OutputOp, Stateful};
-use crate::executor::{panic_message, Executor, TaskFailure};
+use crate::executor::Executor;
 use crate::listener::ListenerBus;
 use crate::settings::Settings;
 use crate::time::BatchTime;
@@ -171,9 +171,14 @@ impl Link {
         self.index == 0
     }
 
+    /// The worker partition `i` of a batch belongs to.
+    pub fn owner(&self, i: usize) -> usize {
+        i % self.peers
+    }
+
     /// Whether partition `i` of a batch belongs to this worker.
     pub fn owns(&self, i: usize) -> bool {
-        i % self.peers == self.index
+        self.owner(i) == self.index
     }
 
     /// One crossing: sends each `(destination worker, record)`, waits until every worker
@@ -385,11 +390,12 @@ enum Order {
     Stop,
 }
 
-fn ship(blocks: &[Arc<Block>], peers: usize, to: usize) -> Vec<Option<WireBlock>> {
+/// The blocks worker `to` owns, in place; `None` for the others'.
+fn ship(link: &Link, blocks: &[Arc<Block>], to: usize) -> Vec<Option<WireBlock>> {
     blocks
         .iter()
         .enumerate()
-        .map(|(i, b)| (i % peers == to).then(|| (b.stream, b.id, b.data.clone(), b.records)))
+        .map(|(i, b)| (link.owner(i) == to).then(|| (b.stream, b.id, b.data.clone(), b.records)))
         .collect()
 }
 
@@ -461,9 +467,8 @@ impl Driver {
                 )
             })
             .collect();
-        let peers = self.link.peers();
         let resume = crate::lock(&self.resume).take();
-        let out = (1..peers)
+        let out = (1..self.link.peers())
             .map(|to| {
                 let inputs = batches
                     .iter()
@@ -472,7 +477,7 @@ impl Driver {
                             streams: blocks
                                 .streams
                                 .iter()
-                                .map(|(s, bs)| (*s, ship(bs, peers, to)))
+                                .map(|(s, bs)| (*s, ship(&self.link, bs, to)))
                                 .collect(),
                             ranges: blocks
                                 .ranges
@@ -496,7 +501,7 @@ impl Driver {
             .iter()
             .flat_map(|(_, blocks)| blocks.streams.values())
             .flat_map(|bs| bs.iter().enumerate())
-            .filter(|(i, _)| i % peers != 0)
+            .filter(|(i, _)| !self.link.owns(*i))
             .map(|(_, b)| b.data.len())
             .sum();
         self.shipped
@@ -613,8 +618,7 @@ impl Follower<'_> {
                     };
                     all.insert(BatchTime(b), blocks);
                 }
-                let keep = all.split_off(&BatchTime(time.saturating_sub(self.remember_ms)));
-                *all = keep;
+                *all = all.split_off(&BatchTime(time.saturating_sub(self.remember_ms)));
             }
             if let Some(at) = resume {
                 self.restore(at)?;
@@ -637,13 +641,7 @@ impl Follower<'_> {
                 cluster: Some(self.link),
             };
             for op in self.outputs.iter().filter(|op| op.due(t, cx.zero)) {
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx)))
-                    .map_err(|p| match p.downcast::<TaskFailure>() {
-                        Ok(failure) => failure.to_string(),
-                        Err(p) => panic_message(&*p),
-                    })
-                    .and_then(|r| r);
-                ran.map_err(|e| crate::Error::Job {
+                op.run_caught(&cx).map_err(|e| crate::Error::Job {
                     op: op.name.clone(),
                     batch: t,
                     message: format!("on worker {}: {e}", self.link.index()),

@@ -268,8 +268,9 @@ impl StreamingContext {
     }
 
     /// Runs this worker's share of every batch the cluster's driver orders, until it
-    /// stops: what every worker but worker 0 does. Its receivers and checkpoints are the
-    /// driver's business, and are not started here.
+    /// stops: what every worker but worker 0 does. Receivers, logs and committing
+    /// checkpoints are the driver's business, not started here; this worker writes its
+    /// share of each checkpoint.
     pub fn follow_cluster(&self, link: &crate::cluster::Link) -> Result<()> {
         if link.is_driver() {
             return Err(Error::State(

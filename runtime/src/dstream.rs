@@ -75,11 +75,6 @@ impl BatchCx<'_> {
         self.cluster.is_none_or(|c| c.owns(i))
     }
 
-    /// Whether this is where the driver's side of an operation runs (worker 0).
-    pub fn is_driver(&self) -> bool {
-        self.cluster.is_none_or(Link::is_driver)
-    }
-
     /// Present partitions as `Some`, the others' as `None`, by index.
     fn owned<T>(&self, parts: impl IntoIterator<Item = Partition<T>>) -> Vec<Option<Partition<T>>> {
         parts
@@ -116,7 +111,7 @@ impl BatchCx<'_> {
         let (mine, theirs): (Vec<_>, Vec<_>) = items.into_iter().partition(|(i, _)| c.owns(*i));
         let out = theirs
             .into_iter()
-            .map(|(i, x)| (i % c.peers(), (i, x)))
+            .map(|(i, x)| (c.owner(i), (i, x)))
             .collect();
         let mut got = mine;
         got.extend(c.exchange(out).into_iter().map(|(_, x)| x));
@@ -131,13 +126,8 @@ impl BatchCx<'_> {
             return Some(rdd);
         }
         let len = rdd.parts.len();
-        let (index, tasks): (Vec<usize>, Vec<_>) = present(rdd)
-            .map(|(i, p)| {
-                let take = limit.unwrap_or(usize::MAX);
-                (i, task(p, move |it| it.take(take).collect::<Vec<T>>()))
-            })
-            .unzip();
-        let items = index.into_iter().zip(self.run_tasks(tasks)).collect();
+        let take = limit.unwrap_or(usize::MAX);
+        let items = self.run_present(rdd, move |it| it.take(take).collect::<Vec<T>>());
         let mut parts = self.collect_at_driver(items)?;
         parts.resize_with(len, Vec::new);
         Some(Rdd {
@@ -147,6 +137,19 @@ impl BatchCx<'_> {
                 .collect(),
         })
     }
+
+    /// `f` over each partition computed here, as tasks; the results with their
+    /// partitions' indices.
+    fn run_present<T: 'static, R: Send + 'static>(
+        &self,
+        rdd: Rdd<T>,
+        f: impl Fn(Records<T>) -> R + Clone + Send + Sync + 'static,
+    ) -> Vec<(usize, R)> {
+        let (index, tasks): (Vec<usize>, Vec<_>) =
+            present(rdd).map(|(i, p)| (i, task(p, f.clone()))).unzip();
+        index.into_iter().zip(self.run_tasks(tasks)).collect()
+    }
+
     /// Runs re-runnable tasks, speculatively when the settings say so. A task failing all
     /// its attempts fails the job: this unwinds with the [`TaskFailure`], which the job
     /// scheduler reports.
@@ -228,7 +231,37 @@ pub(crate) struct OutputOp {
     pub slide_ms: Option<u64>,
 }
 
+/// How an output operation's run failed.
+pub(crate) enum OutputFailure {
+    /// It returned an error (a sink that is down): it may run again later.
+    Error(String),
+    /// It panicked, or a task of it kept failing: the batch fails.
+    Panic(String),
+}
+
+impl std::fmt::Display for OutputFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputFailure::Error(m) | OutputFailure::Panic(m) => f.write_str(m),
+        }
+    }
+}
+
 impl OutputOp {
+    /// Runs the operation for `cx`'s batch, catching a panic (its own, or the
+    /// [`TaskFailure`] of a task that kept failing).
+    pub fn run_caught(&self, cx: &BatchCx<'_>) -> Result<(), OutputFailure> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.run)(cx))) {
+            Ok(ran) => ran.map_err(OutputFailure::Error),
+            Err(panic) => Err(OutputFailure::Panic(
+                match panic.downcast::<TaskFailure>() {
+                    Ok(failure) => failure.to_string(),
+                    Err(panic) => crate::executor::panic_message(&*panic),
+                },
+            )),
+        }
+    }
+
     /// Whether the operation runs at batch `t`.
     pub fn due(&self, t: BatchTime, zero: BatchTime) -> bool {
         self.slide_ms
@@ -480,13 +513,8 @@ struct Fold<T, U> {
 
 impl<T: 'static, U: Data> Node<U> for Fold<T, U> {
     fn compute(&self, cx: &BatchCx<'_>) -> Rdd<U> {
-        let (index, tasks): (Vec<usize>, Vec<_>) = present(self.parent.compute(cx))
-            .map(|(i, p)| {
-                let f = self.per_partition.clone();
-                (i, task(p, move |it| f(it)))
-            })
-            .unzip();
-        let per_partition = index.into_iter().zip(cx.run_tasks(tasks)).collect();
+        let f = self.per_partition.clone();
+        let per_partition = cx.run_present(self.parent.compute(cx), move |it| f(it));
         let folded = cx.collect_at_driver(per_partition).map(|all| {
             all.into_iter()
                 .flatten()
@@ -1071,11 +1099,8 @@ where
         let mut s = from + self.step_ms;
         while s <= to {
             if s > cx.zero.0 {
-                let (index, tasks): (Vec<usize>, Vec<_>) =
-                    present(self.per_batch.compute(&cx.at(BatchTime(s))))
-                        .map(|(i, p)| (i, task(p, |records| records.collect::<Vec<_>>())))
-                        .unzip();
-                for (i, recs) in index.into_iter().zip(cx.run_tasks(tasks)) {
+                let rdd = self.per_batch.compute(&cx.at(BatchTime(s)));
+                for (i, recs) in cx.run_present(rdd, |records| records.collect::<Vec<_>>()) {
                     by_part[i % n].extend(recs);
                 }
             }

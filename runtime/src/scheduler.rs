@@ -3,8 +3,8 @@
 use crate::block::Block;
 use crate::checkpoint;
 use crate::direct::{self, DirectId, DirectSource, OffsetRange, Offsets};
-use crate::dstream::{BatchCx, Graph};
-use crate::executor::{panic_message, Executor, TaskFailure};
+use crate::dstream::{BatchCx, Graph, OutputFailure};
+use crate::executor::Executor;
 use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo, StreamingEvent};
 use crate::lock;
 use crate::settings::{BatchFailure, Settings};
@@ -320,17 +320,14 @@ impl JobScheduler {
             // again later until it succeeds; a panic (a bug, bad data), or one on the
             // driver's side of the operation, fails the batch.
             let mut panicked = None;
-            let mut run =
-                || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (op.run)(&cx))) {
-                    Ok(r) => r,
-                    Err(panic) => {
-                        panicked = Some(match panic.downcast::<TaskFailure>() {
-                            Ok(failure) => failure.to_string(),
-                            Err(panic) => panic_message(&*panic),
-                        });
-                        Ok(())
-                    }
-                };
+            let mut run = || match op.run_caught(&cx) {
+                Ok(()) => Ok(()),
+                Err(OutputFailure::Error(e)) => Err(e),
+                Err(OutputFailure::Panic(message)) => {
+                    panicked = Some(message);
+                    Ok(())
+                }
+            };
             // In a cluster every worker runs the operation in step with the others: one
             // that failed cannot run it again alone, so the batch fails (and the cluster
             // restarts from the log).
@@ -437,10 +434,9 @@ impl JobScheduler {
 }
 
 /// Reads `ranges` of one direct source, all partitions at once: a block per non-empty
-/// range, with how many of its records were skipped as not UTF-8.
-/// The records of the non-empty `ranges`, a block each, in range order — as the partitions
-/// of the batch's input. In a cluster, only the partitions this worker `owns` (by their
-/// index) are read; the others' are empty blocks here.
+/// range, in range order (the partitions of the batch's input), with how many of its
+/// records were skipped as not UTF-8. In a cluster only the partitions this worker `owns`
+/// (by their index) are read; the others' are empty blocks here.
 pub(crate) async fn fetch_ranges(
     source: Arc<dyn DirectSource>,
     id: DirectId,
